@@ -1,12 +1,89 @@
+// Command cutover runs Ansible-style playbooks with built-in Go modules.
 package main
 
 import (
-	_ "github.com/expr-lang/expr"
-	_ "github.com/goccy/go-yaml"
-	_ "github.com/google/go-cmp/cmp"
-	_ "github.com/rogpeppe/go-internal/testscript"
-	_ "github.com/spf13/cobra"
-	_ "golang.org/x/term"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/modules"
 )
 
-func main() {}
+// Exit codes, as ansible-playbook returns them.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitHostFailed  = 2
+	exitUsage       = 2 // argparse's code for a bad option
+	exitUnreachable = 4
+	exitParse       = 4
+	exitInterrupted = 99
+	exitUnexpected  = 250
+)
+
+// exitError carries an exit code through cobra.
+type codedError struct {
+	code int
+	err  error // nil: already reported
+}
+
+func (e *codedError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: tests call it directly.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "ERROR! Unexpected Exception: %v\n", r)
+			code = exitUnexpected
+		}
+	}()
+	reg := module.NewRegistry(modules.All()...)
+	root := newRootCommand(reg, stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ce *codedError
+	if errors.As(err, &ce) {
+		if ce.err != nil {
+			fmt.Fprintf(stderr, "ERROR! %v\n", ce.err)
+		}
+		return ce.code
+	}
+	// cobra's own errors: unknown flags, bad arguments.
+	fmt.Fprintf(stderr, "ERROR! %v\n", err)
+	return exitUsage
+}
+
+func newRootCommand(reg *module.Registry, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cutover",
+		Short:         "Run Ansible-style playbooks for migrations that must not go wrong",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newRunCommand(reg), newInventoryCommand(), newDocCommand(reg), newVersionCommand())
+	return root
+}

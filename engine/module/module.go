@@ -155,8 +155,13 @@ type Result struct {
 	Skipped bool
 	Msg     string
 	Data    map[string]any
-	// Facts become host variables (set_fact, include_vars, gathered facts).
+	// Facts become host variables (set_fact, gathered facts).
 	Facts map[string]any
+	// IncludedVars become host variables just below set_fact's
+	// (include_vars), as in Ansible's precedence.
+	IncludedVars map[string]any
+	// Verbose asks for the result to be printed even without -v (debug).
+	Verbose bool
 	// Meta is an engine instruction from the meta module (flush_handlers,
 	// end_play, end_host, noop, clear_facts, refresh_inventory, clear_host_errors).
 	Meta string

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/cutover/cutover/engine/diag"
+	"github.com/cutover/cutover/engine/inventory"
+	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/engine/playbook"
+	"github.com/cutover/cutover/engine/runner"
+	"github.com/cutover/cutover/engine/yamlx"
+)
+
+type runFlags struct {
+	inventories           []string
+	limit                 string
+	check, diff           bool
+	tags, skipTags        []string
+	extraVars             []string
+	forks                 int
+	listHosts, listTasks  bool
+	listTags, syntaxCheck bool
+	startAtTask           string
+	step                  bool
+	verbose               int
+	output                string
+	yes                   bool
+	become                bool
+	becomeUser            string
+	forceHandlers         bool
+	connection            string
+}
+
+func newRunCommand(reg *module.Registry) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run PLAYBOOK...",
+		Short: "Run playbooks (ansible-playbook)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPlaybooks(cmd, reg, &f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file, folder or comma-separated host list (repeatable)")
+	fl.StringVarP(&f.limit, "limit", "l", "", "further limit hosts to a pattern (@file reads a retry file)")
+	fl.BoolVarP(&f.check, "check", "C", false, "change nothing; report what would change")
+	fl.BoolVarP(&f.diff, "diff", "D", false, "show the differences in changed files")
+	fl.StringSliceVarP(&f.tags, "tags", "t", nil, "only run plays and tasks tagged with these values")
+	fl.StringSliceVar(&f.skipTags, "skip-tags", nil, "skip plays and tasks tagged with these values")
+	fl.StringArrayVarP(&f.extraVars, "extra-vars", "e", nil, "variables as key=value, YAML/JSON, or @file (repeatable)")
+	fl.IntVarP(&f.forks, "forks", "f", 10, "hosts to run in parallel")
+	fl.BoolVar(&f.listHosts, "list-hosts", false, "list the hosts each play would run on; run nothing")
+	fl.BoolVar(&f.listTasks, "list-tasks", false, "list the tasks that would run; run nothing")
+	fl.BoolVar(&f.listTags, "list-tags", false, "list the tags in use; run nothing")
+	fl.BoolVar(&f.syntaxCheck, "syntax-check", false, "parse and validate the playbook; run nothing")
+	fl.StringVar(&f.startAtTask, "start-at-task", "", "start at the task with this name")
+	fl.BoolVar(&f.step, "step", false, "confirm each task before running it")
+	fl.CountVarP(&f.verbose, "verbose", "v", "print more (repeat for more)")
+	fl.StringVar(&f.output, "output", "text", "output format: text or json (one event per line)")
+	fl.BoolVarP(&f.yes, "yes", "y", false, "answer pause prompts")
+	fl.BoolVarP(&f.become, "become", "b", false, "run operations with become (sudo)")
+	fl.StringVar(&f.becomeUser, "become-user", "", "user to become (default root)")
+	fl.BoolVar(&f.forceHandlers, "force-handlers", false, "run handlers even if a task fails")
+	fl.StringVarP(&f.connection, "connection", "c", "", "connection type for hosts that set no ansible_connection (local, ssh)")
+	return cmd
+}
+
+func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files []string) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if f.output != "text" && f.output != "json" {
+		return &codedError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", f.output)}
+	}
+	for _, file := range files {
+		if st, err := os.Stat(file); err != nil || st.IsDir() {
+			return &codedError{code: exitError, err: fmt.Errorf("the playbook: %s could not be found", file)}
+		}
+	}
+	extra, err := parseExtraVars(f.extraVars)
+	if err != nil {
+		return reportLoadErrors(stderr, err)
+	}
+	loader := &playbook.Loader{Registry: reg}
+	var books []*playbook.Playbook
+	var all diag.List
+	for _, file := range files {
+		pb, err := loader.Load(file)
+		if err != nil {
+			var list diag.List
+			if errors.As(err, &list) {
+				all = append(all, list...)
+				continue
+			}
+			return &codedError{code: exitParse, err: err}
+		}
+		books = append(books, pb)
+	}
+	inv, err := inventory.Load(f.inventories)
+	if err != nil {
+		return reportLoadErrors(stderr, err)
+	}
+	if len(all) > 0 {
+		return reportLoadErrors(stderr, all)
+	}
+	if f.syntaxCheck {
+		for _, file := range files {
+			fmt.Fprintf(stdout, "\nplaybook: %s\n", file)
+		}
+		return nil
+	}
+	for _, file := range files {
+		if err := inv.AddPlaybookVarsDir(filepath.Dir(file)); err != nil {
+			return reportLoadErrors(stderr, err)
+		}
+	}
+	if len(f.inventories) == 0 {
+		fmt.Fprintln(stderr, "[WARNING]: No inventory was parsed, only implicit localhost is available")
+	}
+	if f.listHosts || f.listTasks || f.listTags {
+		return listPlaybooks(stdout, inv, books, f)
+	}
+	var rep runner.Reporter
+	if f.output == "json" {
+		rep = &runner.JSONReporter{W: stdout}
+	} else {
+		rep = &runner.TextReporter{W: stdout, Color: useColor(stdout), Verbosity: f.verbose}
+	}
+	var in io.Reader
+	if file, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(file.Fd())) {
+		in = file
+	}
+	r := &runner.Runner{
+		Registry:  reg,
+		Inventory: inv,
+		Loader:    loader,
+		Reporter:  rep,
+		Options: runner.Options{
+			Check: f.check, Diff: f.diff, Forks: f.forks, Tags: f.tags, SkipTags: f.skipTags,
+			ExtraVars: extra, Limit: f.limit, StartAtTask: f.startAtTask, Step: f.step,
+			Verbosity: f.verbose, ForceHandlers: f.forceHandlers, AssumeYes: f.yes,
+			Become: f.become, BecomeUser: f.becomeUser, In: in, PromptOut: stdout, Connection: f.connection,
+		},
+	}
+	defer r.Close()
+	outcome, err := r.Run(cmd.Context(), books)
+	if cmd.Context().Err() != nil {
+		fmt.Fprintln(stderr, "ERROR! User interrupted execution")
+		return &codedError{code: exitInterrupted}
+	}
+	if err != nil {
+		return &codedError{code: exitError, err: err}
+	}
+	if code := outcome.ExitCode(); code != 0 {
+		return &codedError{code: code}
+	}
+	return nil
+}
+
+func useColor(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("ANSIBLE_NOCOLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// reportLoadErrors prints every file:line:col error with its excerpt and
+// returns exit code 4, as Ansible does for parser errors.
+func reportLoadErrors(w io.Writer, err error) error {
+	var list diag.List
+	var one *diag.Error
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
+		list = diag.List{one}
+	default:
+		return &codedError{code: exitParse, err: err}
+	}
+	for _, e := range list {
+		fmt.Fprintln(w, e.Error())
+		if e.Excerpt != "" {
+			fmt.Fprint(w, e.Excerpt)
+		}
+	}
+	noun := "error"
+	if len(list) > 1 {
+		noun = "errors"
+	}
+	return &codedError{code: exitParse, err: fmt.Errorf("%d %s found; nothing was run", len(list), noun)}
+}
+
+// parseExtraVars reads -e values: key=value words, YAML/JSON text, @file.
+func parseExtraVars(values []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, v := range values {
+		var vars map[string]any
+		switch {
+		case strings.HasPrefix(v, "@"):
+			path := v[1:]
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("extra vars file %s: %w", path, err)
+			}
+			val, err := yamlx.Load(path, src)
+			if err != nil {
+				return nil, err
+			}
+			m, ok := val.(map[string]any)
+			if !ok && val != nil {
+				return nil, fmt.Errorf("extra vars file %s must hold a mapping", path)
+			}
+			vars = m
+		case strings.HasPrefix(strings.TrimSpace(v), "{"), strings.HasPrefix(strings.TrimSpace(v), "---"):
+			val, err := yamlx.Load("--extra-vars", []byte(v))
+			if err != nil {
+				return nil, err
+			}
+			m, ok := val.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("--extra-vars %q must be a mapping", v)
+			}
+			vars = m
+		default:
+			words, err := playbook.SplitArgs(v)
+			if err != nil {
+				return nil, fmt.Errorf("--extra-vars: %w", err)
+			}
+			vars = map[string]any{}
+			for _, w := range words {
+				k, val, ok := strings.Cut(w, "=")
+				if !ok {
+					return nil, fmt.Errorf("--extra-vars: %q is not key=value", w)
+				}
+				if len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0] {
+					val = val[1 : len(val)-1]
+				}
+				vars[k] = val
+			}
+		}
+		for k, x := range vars {
+			out[k] = x
+		}
+	}
+	return out, nil
+}

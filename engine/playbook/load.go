@@ -1,0 +1,344 @@
+package playbook
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/cutover/cutover/engine/diag"
+	"github.com/cutover/cutover/engine/expr"
+	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/engine/yamlx"
+)
+
+// Loader parses playbooks and task files, collecting every error.
+type Loader struct {
+	Registry *module.Registry
+	errs     diag.List
+	stack    []string // files being loaded, to catch import cycles
+}
+
+// Load parses and validates a playbook and everything it imports. The
+// error, when not nil, is a diag.List holding every problem found.
+func (l *Loader) Load(path string) (*Playbook, error) {
+	l.errs = nil
+	pb := &Playbook{File: path}
+	pb.Plays = l.loadPlaybook(path, Pos{File: path})
+	return pb, l.errs.Err()
+}
+
+// LoadTasks parses a task file for include_tasks at run time.
+func (l *Loader) LoadTasks(path string) ([]*Task, error) {
+	l.errs = nil
+	tasks := l.loadTaskFile(path, Pos{File: path})
+	return tasks, l.errs.Err()
+}
+
+func (l *Loader) add(e *diag.Error) { l.errs = append(l.errs, e) }
+
+func (l *Loader) parseFile(path string, from Pos) *yamlx.Doc {
+	for _, f := range l.stack {
+		if f == path {
+			l.add(diag.Errorf(from.File, from.Line, from.Col, "import cycle: %s imports itself", path))
+			return nil
+		}
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		l.add(diag.Errorf(from.File, from.Line, from.Col, "read %s: %v", path, errorText(err)))
+		return nil
+	}
+	doc, err := yamlx.Parse(path, src)
+	if err != nil {
+		if de, ok := err.(*diag.Error); ok {
+			l.add(de)
+		} else {
+			l.add(diag.Errorf(path, 0, 0, "%v", err))
+		}
+		return nil
+	}
+	return doc
+}
+
+func errorText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (l *Loader) loadPlaybook(path string, from Pos) []*Play {
+	doc := l.parseFile(path, from)
+	if doc == nil {
+		return nil
+	}
+	l.stack = append(l.stack, path)
+	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
+	if doc.Root == nil {
+		return nil
+	}
+	items, ok := yamlx.Sequence(doc.Root)
+	if !ok {
+		l.add(doc.Errorf(doc.Root, "a playbook must be a list of plays"))
+		return nil
+	}
+	var plays []*Play
+	for _, item := range items {
+		entries, ok := yamlx.Mapping(item)
+		if !ok {
+			l.add(doc.Errorf(item, "a play must be a mapping"))
+			continue
+		}
+		if imp := find(entries, "import_playbook", "ansible.builtin.import_playbook"); imp != nil {
+			name, _ := l.scalarString(doc, imp.Value, "import_playbook")
+			target := filepath.Join(filepath.Dir(path), name)
+			plays = append(plays, l.loadPlaybook(target, posOf(doc, imp))...)
+			for _, e := range entries {
+				if k := yamlx.KeyString(e); k != "import_playbook" && k != "ansible.builtin.import_playbook" && k != "name" && k != "vars" && k != "when" && k != "tags" {
+					l.add(doc.Errorf(e.Key, "%q is not valid beside import_playbook", k))
+				}
+			}
+			continue
+		}
+		if p := l.loadPlay(doc, item, entries); p != nil {
+			plays = append(plays, p)
+		}
+	}
+	return plays
+}
+
+func find(entries []*ast.MappingValueNode, keys ...string) *ast.MappingValueNode {
+	for _, e := range entries {
+		k := yamlx.KeyString(e)
+		for _, want := range keys {
+			if k == want {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+func posOf(doc *yamlx.Doc, n ast.Node) Pos {
+	line, col := yamlx.Pos(n)
+	return Pos{File: doc.File, Line: line, Col: col}
+}
+
+var playKeywords = []string{"name", "hosts", "vars", "vars_files", "tasks", "pre_tasks", "post_tasks", "handlers",
+	"become", "become_user", "become_method", "become_flags", "serial", "any_errors_fatal", "max_fail_percentage",
+	"gather_facts", "tags", "force_handlers", "ignore_errors", "ignore_unreachable", "check_mode", "diff",
+	"environment", "no_log", "connection", "remote_user", "order", "strategy", "collections", "run_once",
+	"module_defaults", "roles", "vars_prompt", "gather_subset", "gather_timeout", "fact_path", "port", "timeout",
+	"throttle", "debugger"}
+
+func (l *Loader) loadPlay(doc *yamlx.Doc, node ast.Node, entries []*ast.MappingValueNode) *Play {
+	p := &Play{Pos: posOf(doc, node), Dir: filepath.Dir(doc.File)}
+	d := decoder{l: l, doc: doc}
+	var taskLists [4]ast.Node
+	for _, e := range entries {
+		key := yamlx.KeyString(e)
+		switch key {
+		case "name":
+			p.Name = d.str(e)
+		case "hosts":
+			p.Hosts = d.hostPattern(e)
+		case "vars":
+			p.Vars = d.dict(e)
+		case "vars_files":
+			p.VarsFiles = d.list(e)
+		case "tasks":
+			taskLists[0] = e.Value
+		case "pre_tasks":
+			taskLists[1] = e.Value
+		case "post_tasks":
+			taskLists[2] = e.Value
+		case "handlers":
+			taskLists[3] = e.Value
+		case "become":
+			p.Become = d.boolPtr(e)
+		case "become_user":
+			p.BecomeUser = d.str(e)
+		case "become_method":
+			p.BecomeMethod = d.str(e)
+			if p.BecomeMethod != "sudo" && !module.Templated(p.BecomeMethod) {
+				l.add(doc.Errorf(e.Value, "become_method %q is not supported (sudo is)", p.BecomeMethod))
+			}
+		case "serial":
+			p.Serial = d.serial(e)
+		case "any_errors_fatal":
+			p.AnyErrorsFatal = d.boolean(e)
+		case "max_fail_percentage":
+			p.MaxFailPercentage = d.percent(e)
+		case "gather_facts":
+			p.GatherFacts = d.boolPtr(e)
+		case "tags":
+			p.Tags = d.strList(e)
+		case "force_handlers":
+			p.ForceHandlers = d.boolean(e)
+		case "ignore_errors":
+			p.IgnoreErrors = d.boolean(e)
+		case "ignore_unreachable":
+			p.IgnoreUnreachable = d.boolean(e)
+		case "check_mode":
+			p.CheckMode = d.boolPtr(e)
+		case "diff":
+			p.Diff = d.boolPtr(e)
+		case "environment":
+			p.Environment = d.dict(e)
+		case "no_log":
+			p.NoLog = d.boolean(e)
+		case "connection":
+			p.Connection = d.str(e)
+		case "remote_user":
+			p.RemoteUser = d.str(e)
+		case "order":
+			p.Order = d.str(e)
+		case "strategy":
+			if s := d.str(e); s != "linear" {
+				l.add(doc.Errorf(e.Value, "strategy %q is not supported (linear is)", s))
+			}
+		case "roles", "vars_prompt", "module_defaults":
+			l.add(doc.Errorf(e.Key, "play keyword %q is not supported by cutover", key))
+		case "collections", "gather_subset", "gather_timeout", "fact_path", "port", "timeout", "throttle", "debugger", "run_once", "become_flags":
+			// accepted and ignored: they change nothing cutover does
+		default:
+			l.add(doc.Errorf(e.Key, "unknown play keyword %q%s", key, suggestion(key, playKeywords)))
+		}
+	}
+	if p.Hosts == "" && find(entries, "hosts") == nil {
+		l.add(doc.Errorf(node, "play has no \"hosts\""))
+	}
+	tl := taskLoader{l: l, doc: doc}
+	p.Tasks = tl.tasks(taskLists[0], false)
+	p.PreTasks = tl.tasks(taskLists[1], false)
+	p.PostTasks = tl.tasks(taskLists[2], false)
+	p.Handlers = tl.tasks(taskLists[3], true)
+	l.checkNotify(doc, p)
+	return p
+}
+
+// checkNotify reports notify entries that name no handler.
+func (l *Loader) checkNotify(doc *yamlx.Doc, p *Play) {
+	known := map[string]bool{}
+	walk(p.Handlers, func(t *Task) {
+		if t.Name != "" {
+			known[t.Name] = true
+		}
+		for _, topic := range t.Listen {
+			known[topic] = true
+		}
+	})
+	for _, list := range [][]*Task{p.PreTasks, p.Tasks, p.PostTasks, p.Handlers} {
+		walk(list, func(t *Task) {
+			for _, n := range t.Notify {
+				if !known[n] && !module.Templated(n) {
+					l.add(&diag.Error{File: t.Pos.File, Line: t.Pos.Line, Col: t.Pos.Col,
+						Msg: fmt.Sprintf("notify names no handler: %q%s", n, suggestion(n, keys(known)))})
+				}
+			}
+		})
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// walk visits every task in a tree, blocks included.
+func walk(tasks []*Task, fn func(*Task)) {
+	for _, t := range tasks {
+		fn(t)
+		walk(t.Block, fn)
+		walk(t.Rescue, fn)
+		walk(t.Always, fn)
+	}
+}
+
+// Walk visits every task of a play, handlers included.
+func (p *Play) Walk(fn func(*Task)) {
+	for _, list := range [][]*Task{p.PreTasks, p.Tasks, p.PostTasks, p.Handlers} {
+		walk(list, fn)
+	}
+}
+
+func suggestion(word string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := distance(word, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// checkExpr validates a bare expression's syntax (when, changed_when...).
+func (l *Loader) checkExpr(doc *yamlx.Doc, n ast.Node, v any) {
+	switch x := v.(type) {
+	case string:
+		var err error
+		if strings.Contains(x, "{{") || strings.Contains(x, "{%") {
+			err = expr.CheckTemplate(x)
+		} else {
+			err = expr.Check(x)
+		}
+		if err != nil {
+			l.add(doc.Errorf(n, "bad expression %q: %v", x, err))
+		}
+	case []any:
+		for _, e := range x {
+			l.checkExpr(doc, n, e)
+		}
+	}
+}
+
+// checkTemplates validates the syntax of every {{ }} string in a value.
+func (l *Loader) checkTemplates(doc *yamlx.Doc, n ast.Node, v any) {
+	switch x := v.(type) {
+	case string:
+		if expr.IsTemplate(x) {
+			if err := expr.CheckTemplate(x); err != nil {
+				l.add(doc.Errorf(n, "bad template %q: %v", x, err))
+			}
+		}
+	case []any:
+		for _, e := range x {
+			l.checkTemplates(doc, n, e)
+		}
+	case map[string]any:
+		for _, e := range x {
+			l.checkTemplates(doc, n, e)
+		}
+	}
+}

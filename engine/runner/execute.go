@@ -1,0 +1,462 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/engine/conn"
+	"github.com/cutover/cutover/engine/expr"
+	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/engine/playbook"
+)
+
+// taskOutcome is a task's result on one host, loop items included.
+type taskOutcome struct {
+	status   Status
+	ignored  bool
+	rescued  bool
+	lines    []*HostResult // what to print, in order
+	register map[string]any
+	facts    map[string]any
+	included map[string]any
+	changed  bool
+	meta     string
+}
+
+// scopeFor builds the variable scope of a task on a host.
+func (pr *playRun) scopeFor(h *hostState, t *playbook.Task, in *inherited) *scope {
+	r := pr.r
+	magic := map[string]any{
+		"inventory_hostname":       h.name,
+		"inventory_hostname_short": strings.SplitN(h.name, ".", 2)[0],
+		"group_names":              toAnyList(r.Inventory.GroupNames(h.host)),
+		"ansible_check_mode":       r.Options.Check,
+		"ansible_diff_mode":        r.Options.Diff,
+		"ansible_play_hosts":       hostNames(pr.activeAll()),
+		"ansible_play_hosts_all":   hostNames(pr.all),
+		"play_hosts":               hostNames(pr.active()),
+		"ansible_play_batch":       hostNames(pr.active()),
+		"ansible_play_name":        pr.play.Name,
+		"playbook_dir":             pr.play.Dir,
+		"ansible_run_tags":         toAnyList(orAll(r.Options.Tags)),
+		"ansible_skip_tags":        toAnyList(r.Options.SkipTags),
+		"ansible_version":          map[string]any{"full": "2.14.0", "major": 2, "minor": 14, "revision": 0, "string": "2.14.0 (cutover)"},
+		"ansible_forks":            r.Options.Forks,
+		"ansible_verbosity":        r.Options.Verbosity,
+	}
+	layers := []map[string]any{r.Options.ExtraVars, in.includeVars}
+	h.mu.Lock()
+	layers = append(layers, maps.Clone(h.registered), maps.Clone(h.includedVars))
+	h.mu.Unlock()
+	layers = append(layers, t.Vars)
+	chain := in.chain()
+	for i := len(chain) - 1; i >= 0; i-- {
+		layers = append(layers, chain[i].Vars)
+	}
+	h.mu.Lock()
+	facts := maps.Clone(h.facts)
+	h.mu.Unlock()
+	layers = append(layers, pr.playVars, facts, h.inventory, magic)
+	return &scope{layers: compact(layers), lazy: map[string]func() any{
+		"hostvars": pr.hostvars,
+		"groups":   func() any { return groupsVar(r) },
+		"ansible_facts": func() any {
+			af := map[string]any{}
+			for k, v := range facts {
+				af[strings.TrimPrefix(k, "ansible_")] = v
+			}
+			return af
+		},
+	}}
+}
+
+func compact(layers []map[string]any) []map[string]any {
+	out := layers[:0]
+	for _, l := range layers {
+		if len(l) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func orAll(tags []string) []string {
+	if len(tags) == 0 {
+		return []string{"all"}
+	}
+	return tags
+}
+
+func (pr *playRun) activeAll() []*hostState {
+	var out []*hostState
+	for _, h := range pr.all {
+		if h.active() {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func (pr *playRun) hostvars() any {
+	out := map[string]any{}
+	for _, h := range pr.r.Inventory.Hosts() {
+		if s, ok := pr.r.hosts[h.Name]; ok {
+			out[h.Name] = s.persistentVars()
+		} else {
+			out[h.Name] = pr.r.Inventory.HostVars(h)
+		}
+	}
+	return out
+}
+
+func groupsVar(r *Runner) any {
+	out := map[string]any{}
+	for g, hosts := range r.Inventory.GroupsVar() {
+		out[g] = toAnyList(hosts)
+	}
+	return out
+}
+
+func hostNames(hs []*hostState) []any {
+	out := make([]any, len(hs))
+	for i, h := range hs {
+		out[i] = h.name
+	}
+	return out
+}
+
+func toAnyList(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
+
+// conditionsHold evaluates the when conditions of enclosing blocks and the
+// task, all ANDed.
+func (pr *playRun) conditionsHold(t *playbook.Task, sc *scope, in *inherited) (bool, error) {
+	var conds []any
+	for _, b := range in.chain() {
+		conds = append(conds, b.When...)
+	}
+	conds = append(conds, t.When...)
+	for _, c := range conds {
+		ok, err := evalCondition(c, sc)
+		if err != nil {
+			return false, fmt.Errorf("The conditional check '%v' failed. The error was: error while evaluating conditional (%v): %v", c, c, errText(err))
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// evalCondition evaluates one when/changed_when/failed_when entry: a bare
+// expression, a "{{ }}" template, or a literal boolean.
+func evalCondition(c any, sc expr.Scope) (bool, error) {
+	switch v := c.(type) {
+	case bool:
+		return v, nil
+	case int:
+		return v != 0, nil
+	case float64:
+		return v != 0, nil
+	case string:
+		var val any
+		var err error
+		if expr.IsTemplate(v) {
+			val, err = expr.Render(v, sc)
+			if s, ok := val.(string); ok && err == nil {
+				if b, ok := module.ToBool(s); ok {
+					return b, nil
+				}
+				val, err = expr.Eval(s, sc)
+			}
+		} else {
+			val, err = expr.Eval(v, sc)
+		}
+		if err != nil {
+			return false, err
+		}
+		return expr.Truthy(val)
+	}
+	return false, fmt.Errorf("cannot use %s as a condition", module.TypeName(c))
+}
+
+func errText(err error) string {
+	var ue *expr.UndefinedError
+	if errors.As(err, &ue) {
+		return ue.Error()
+	}
+	return err.Error()
+}
+
+// loopItems renders loop/with_* into a list.
+func (pr *playRun) loopItems(t *playbook.Task, sc *scope) ([]any, bool, error) {
+	if t.Loop == nil {
+		return nil, false, nil
+	}
+	v, err := expr.RenderValue(t.Loop, sc)
+	if err != nil {
+		return nil, true, fmt.Errorf("The task includes an option with an undefined variable. The error was: %v", errText(err))
+	}
+	switch t.LoopWith {
+	case "with_dict":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, true, fmt.Errorf("with_dict expects a dict")
+		}
+		out := []any{}
+		for _, k := range playbook.SortedKeys(m) {
+			out = append(out, map[string]any{"key": k, "value": m[k]})
+		}
+		return out, true, nil
+	case "with_items":
+		// with_items flattens one level.
+		list, ok := v.([]any)
+		if !ok {
+			return []any{v}, true, nil
+		}
+		var out []any
+		for _, e := range list {
+			if sub, ok := e.([]any); ok {
+				out = append(out, sub...)
+			} else {
+				out = append(out, e)
+			}
+		}
+		return out, true, nil
+	case "with_indexed_items":
+		list, _ := v.([]any)
+		out := make([]any, len(list))
+		for i, e := range list {
+			out[i] = []any{i, e}
+		}
+		return out, true, nil
+	}
+	switch list := v.(type) {
+	case []any:
+		return list, true, nil
+	case nil:
+		return nil, true, nil
+	case string:
+		return nil, true, fmt.Errorf("Invalid data passed to 'loop', it requires a list, got this instead: %s. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.", list)
+	default:
+		return nil, true, fmt.Errorf("Invalid data passed to 'loop', it requires a list, got this instead: %v", v)
+	}
+}
+
+func loopVars(t *playbook.Task, item any, i int, items []any) map[string]any {
+	lc := t.LoopControl
+	name := lc.LoopVar
+	if name == "" {
+		name = "item"
+	}
+	vars := map[string]any{name: item, "ansible_loop_var": name}
+	if lc.IndexVar != "" {
+		vars[lc.IndexVar] = i
+		vars["ansible_index_var"] = lc.IndexVar
+	}
+	if lc.Extended {
+		n := len(items)
+		loop := map[string]any{"index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
+			"first": i == 0, "last": i == n-1, "length": n, "allitems": items}
+		if i > 0 {
+			loop["previtem"] = items[i-1]
+		}
+		if i < n-1 {
+			loop["nextitem"] = items[i+1]
+		}
+		vars["ansible_loop"] = loop
+	}
+	return vars
+}
+
+// failHost records an engine-side failure (bad loop, bad condition).
+func (pr *playRun) failHost(h *hostState, t *playbook.Task, in *inherited, err error) {
+	out := &taskOutcome{status: StatusFailed, register: map[string]any{"failed": true, "msg": err.Error(), "changed": false}}
+	out.lines = []*HostResult{{Host: h.name, Task: t.DisplayName(), Status: StatusFailed, Result: map[string]any{"msg": err.Error()}}}
+	pr.finish(t, h, in, out)
+}
+
+// execute runs a task on one host: conditions, loop, module, register.
+func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, in *inherited, name string) *taskOutcome {
+	sc := pr.scopeFor(h, t, in)
+	items, looped, err := pr.loopItems(t, sc)
+	if err != nil {
+		return failedOutcome(h, name, err)
+	}
+	if !looped {
+		ok, err := pr.conditionsHold(t, sc, in)
+		if err != nil {
+			return failedOutcome(h, name, err)
+		}
+		if !ok {
+			res := map[string]any{"changed": false, "skip_reason": "Conditional result was False"}
+			reg := maps.Clone(res)
+			reg["skipped"] = true
+			return &taskOutcome{status: StatusSkipped, register: reg,
+				lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
+		}
+		return pr.runOnce(ctx, t, h, in, sc, name, nil)
+	}
+	if len(items) == 0 {
+		res := map[string]any{"changed": false, "skipped_reason": "No items in the list"}
+		return &taskOutcome{status: StatusSkipped, register: map[string]any{"changed": false, "skipped": true, "results": []any{}, "msg": "All items skipped"},
+			lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
+	}
+	agg := &taskOutcome{status: StatusSkipped}
+	var results []any
+	allSkipped := true
+	for i, item := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		vars := loopVars(t, item, i, items)
+		isc := sc.with(vars)
+		label := itemLabel(t, item, isc)
+		var one *taskOutcome
+		ok, err := pr.conditionsHold(t, isc, in)
+		switch {
+		case err != nil:
+			one = failedOutcome(h, name, err)
+		case !ok:
+			res := map[string]any{"changed": false, "skip_reason": "Conditional result was False"}
+			one = &taskOutcome{status: StatusSkipped, register: mergeMaps(res, map[string]any{"skipped": true}),
+				lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
+		default:
+			one = pr.runOnce(ctx, t, h, in, isc, name, &label)
+		}
+		for k, v := range vars {
+			if k != "ansible_loop" {
+				one.register[k] = v
+			}
+		}
+		one.register["item"] = item
+		for _, l := range one.lines {
+			l.Item = &label
+			if l.Module == "" {
+				l.Module = t.Module
+			}
+			l.Result = mergeMaps(l.Result, map[string]any{"item": item, "ansible_loop_var": vars["ansible_loop_var"]})
+		}
+		agg.lines = append(agg.lines, one.lines...)
+		results = append(results, one.register)
+		if one.status != StatusSkipped {
+			allSkipped = false
+		}
+		if one.changed {
+			agg.changed = true
+		}
+		if one.status == StatusFailed && !one.ignored {
+			agg.status = StatusFailed
+		} else if one.status == StatusFailed && agg.status != StatusFailed {
+			agg.status, agg.ignored = StatusFailed, true
+		}
+		agg.facts = mergeMaps(agg.facts, one.facts)
+		agg.included = mergeMaps(agg.included, one.included)
+		if lc := t.LoopControl.Pause; lc > 0 && i < len(items)-1 {
+			time.Sleep(time.Duration(lc * float64(time.Second)))
+		}
+	}
+	if agg.status != StatusFailed {
+		switch {
+		case allSkipped:
+			agg.status = StatusSkipped
+		case agg.changed:
+			agg.status = StatusChanged
+		default:
+			agg.status = StatusOK
+		}
+	}
+	agg.register = map[string]any{"results": results, "changed": agg.changed, "msg": "All items completed"}
+	if agg.status == StatusFailed {
+		agg.register["failed"] = true
+		agg.register["msg"] = "One or more items failed"
+	}
+	if allSkipped {
+		agg.register["skipped"] = true
+	}
+	return agg
+}
+
+func itemLabel(t *playbook.Task, item any, sc *scope) string {
+	if t.LoopControl.Label != "" {
+		if s, err := expr.RenderString(t.LoopControl.Label, sc); err == nil {
+			return s
+		}
+		return t.LoopControl.Label
+	}
+	if s, ok := item.(string); ok {
+		return s
+	}
+	return expr.PyRepr(item)
+}
+
+func failedOutcome(h *hostState, task string, err error) *taskOutcome {
+	msg := err.Error()
+	return &taskOutcome{status: StatusFailed,
+		register: map[string]any{"failed": true, "changed": false, "msg": msg},
+		lines:    []*HostResult{{Host: h.name, Task: task, Status: StatusFailed, Result: map[string]any{"changed": false, "msg": msg}}}}
+}
+
+// currentUser is who cutover runs as; become to this user needs no sudo.
+var currentUser = func() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}()
+
+// becomeFor resolves become settings: CLI, play, blocks, task, then the
+// host's ansible_become* variables.
+func (pr *playRun) becomeFor(t *playbook.Task, in *inherited, sc *scope, local bool) (conn.Become, error) {
+	b := conn.Become{Enabled: pr.r.Options.Become, User: pr.r.Options.BecomeUser}
+	if v, ok := sc.Lookup("ansible_become"); ok {
+		b.Enabled, _ = module.ToBool(v)
+	}
+	if v, ok := sc.Lookup("ansible_become_user"); ok {
+		b.User = fmt.Sprint(v)
+	}
+	apply := func(become *bool, user string) {
+		if become != nil {
+			b.Enabled = *become
+		}
+		if user != "" {
+			b.User = user
+		}
+	}
+	apply(pr.play.Become, pr.play.BecomeUser)
+	for _, blk := range in.chain() {
+		apply(blk.Become, blk.BecomeUser)
+	}
+	apply(t.Become, t.BecomeUser)
+	if v, ok := sc.Lookup("ansible_become_password"); ok {
+		pw, err := expr.RenderString(fmt.Sprint(v), sc)
+		if err != nil {
+			return b, err
+		}
+		b.Password = pw
+	} else if v, ok := sc.Lookup("ansible_become_pass"); ok {
+		b.Password = fmt.Sprint(v)
+	}
+	if module.Templated(b.User) {
+		u, err := expr.RenderString(b.User, sc)
+		if err != nil {
+			return b, err
+		}
+		b.User = u
+	}
+	if local && b.Enabled && (b.User == "" && currentUser == "root" || b.User == currentUser) {
+		b.Enabled = false // already that user here: sudo would add nothing
+	}
+	return b, nil
+}

@@ -1,0 +1,508 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/cutover/cutover/engine/expr"
+	"github.com/cutover/cutover/engine/playbook"
+)
+
+// inherited carries the keywords a block passes down to its tasks.
+type inherited struct {
+	play        *playbook.Play
+	parent      *inherited
+	block       *playbook.Task // the enclosing block, nil at the top
+	tags        []string
+	rescuable   bool // inside a block that has a rescue section
+	handler     bool
+	alwaysRun   bool           // ignores tags (fact gathering)
+	includeVars map[string]any // include_tasks params (item...)
+	perHostVars map[string]map[string]any
+}
+
+func (in *inherited) child(block *playbook.Task) *inherited {
+	c := *in
+	c.parent, c.block = in, block
+	c.tags = append(slices.Clone(in.tags), block.Tags...)
+	return &c
+}
+
+// chain lists the enclosing blocks from the outermost.
+func (in *inherited) chain() []*playbook.Task {
+	var out []*playbook.Task
+	for c := in; c != nil; c = c.parent {
+		if c.block != nil {
+			out = append(out, c.block)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// runTasks runs a task list on hosts, in lockstep.
+func (pr *playRun) runTasks(ctx context.Context, tasks []*playbook.Task, hosts []*hostState, in *inherited) {
+	for _, t := range tasks {
+		if ctx.Err() != nil || pr.ended || pr.aborted {
+			return
+		}
+		hosts = stillActive(hosts)
+		if len(hosts) == 0 {
+			if in.block == nil && !pr.noHosts && pr.anyFailed() {
+				pr.noHosts = true
+				pr.r.Reporter.Message("\nNO MORE HOSTS LEFT " + strings.Repeat("*", 61))
+			}
+			return
+		}
+		switch {
+		case t.IsBlock():
+			pr.runBlock(ctx, t, hosts, in)
+		case t.IncludeTasks != "":
+			pr.runInclude(ctx, t, hosts, in)
+		default:
+			pr.runTask(ctx, t, hosts, in)
+		}
+	}
+}
+
+func stillActive(hosts []*hostState) []*hostState {
+	out := hosts[:0:0]
+	for _, h := range hosts {
+		if h.active() {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// runBlock runs block, then rescue for the hosts that failed in it, then
+// always for every host that entered.
+func (pr *playRun) runBlock(ctx context.Context, b *playbook.Task, hosts []*hostState, in *inherited) {
+	inner := in.child(b)
+	inner.rescuable = len(b.Rescue) > 0 || in.rescuable
+	blockIn := *inner
+	blockIn.rescuable = len(b.Rescue) > 0
+	if !blockIn.rescuable {
+		blockIn.rescuable = in.rescuable
+	}
+	pr.runTasks(ctx, b.Block, hosts, &blockIn)
+	var failed []*hostState
+	for _, h := range hosts {
+		if h.failed && !h.unreachable {
+			failed = append(failed, h)
+		}
+	}
+	if len(b.Rescue) > 0 && len(failed) > 0 {
+		for _, h := range failed {
+			h.failed = false
+		}
+		rescueIn := *inner
+		rescueIn.rescuable = in.rescuable
+		pr.runTasks(ctx, b.Rescue, failed, &rescueIn)
+	}
+	if len(b.Always) > 0 {
+		var entered []*hostState
+		var stillFailed []*hostState
+		for _, h := range hosts {
+			if h.unreachable || h.ended {
+				continue
+			}
+			if h.failed {
+				stillFailed = append(stillFailed, h)
+				h.failed = false
+			}
+			entered = append(entered, h)
+		}
+		alwaysIn := *inner
+		alwaysIn.rescuable = in.rescuable
+		pr.runTasks(ctx, b.Always, entered, &alwaysIn)
+		for _, h := range stillFailed {
+			h.failed = true
+		}
+	}
+}
+
+// runInclude expands include_tasks per host and runs each file on the
+// hosts that included it.
+func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*hostState, in *inherited) {
+	if !pr.selected(t, in) {
+		return
+	}
+	type expansion struct {
+		path  string
+		vars  map[string]any
+		hosts []*hostState
+	}
+	var order []*expansion
+	byKey := map[string]*expansion{}
+	for _, h := range hosts {
+		sc := pr.scopeFor(h, t, in)
+		items, looped, err := pr.loopItems(t, sc)
+		if err != nil {
+			pr.failHost(h, t, in, err)
+			continue
+		}
+		if !looped {
+			items = []any{nil}
+		}
+		for i, item := range items {
+			isc := sc
+			extra := map[string]any{}
+			if looped {
+				extra = loopVars(t, item, i, items)
+				isc = sc.with(extra)
+			}
+			ok, err := pr.conditionsHold(t, isc, in)
+			if err != nil {
+				pr.failHost(h, t, in, err)
+				break
+			}
+			if !ok {
+				continue
+			}
+			name, err := expr.RenderString(t.IncludeTasks, isc)
+			if err != nil {
+				pr.failHost(h, t, in, err)
+				break
+			}
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(t.Dir, name)
+			}
+			for k, v := range t.Vars {
+				extra[k] = v
+			}
+			key := fmt.Sprintf("%s\x00%d", name, i)
+			e, ok := byKey[key]
+			if !ok {
+				e = &expansion{path: name, vars: extra}
+				byKey[key] = e
+				order = append(order, e)
+			}
+			e.hosts = append(e.hosts, h)
+			if e.vars == nil {
+				e.vars = extra
+			}
+			_ = pr.perHost(e.hosts)
+		}
+	}
+	for _, e := range order {
+		tasks, err := pr.loadInclude(e.path)
+		names := make([]string, len(e.hosts))
+		for i, h := range e.hosts {
+			names[i] = h.name
+		}
+		if err != nil {
+			for _, h := range e.hosts {
+				pr.failHost(h, t, in, err)
+			}
+			continue
+		}
+		pr.r.Reporter.Included(e.path, names)
+		for _, h := range e.hosts {
+			pr.r.count(h.name, func(s *Stats) { s.OK++ })
+		}
+		sub := *in
+		sub.includeVars = mergeMaps(in.includeVars, e.vars)
+		sub.tags = append(slices.Clone(in.tags), t.Tags...)
+		pr.runTasks(ctx, tasks, e.hosts, &sub)
+	}
+}
+
+func (pr *playRun) perHost(h []*hostState) int { return len(h) }
+
+func mergeMaps(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func (pr *playRun) loadInclude(path string) ([]*playbook.Task, error) {
+	r := pr.r
+	r.connMu.Lock()
+	defer r.connMu.Unlock()
+	if r.taskVars == nil {
+		r.taskVars = map[string][]*playbook.Task{}
+	}
+	if tasks, ok := r.taskVars[path]; ok {
+		return tasks, nil
+	}
+	tasks, err := r.Loader.LoadTasks(path)
+	if err != nil {
+		return nil, err
+	}
+	r.taskVars[path] = tasks
+	return tasks, nil
+}
+
+// selected applies --tags, --skip-tags and --start-at-task.
+func (pr *playRun) selected(t *playbook.Task, in *inherited) bool {
+	if in.alwaysRun {
+		return true
+	}
+	tags := append(slices.Clone(in.tags), t.Tags...)
+	if !tagsSelected(tags, pr.r.Options.Tags, pr.r.Options.SkipTags) {
+		return false
+	}
+	if !pr.r.started {
+		if t.Module == "" {
+			return true // descend into blocks and includes
+		}
+		name := t.Name
+		if ok, _ := path.Match(pr.r.Options.StartAtTask, name); name == pr.r.Options.StartAtTask || ok {
+			pr.r.started = true
+		} else {
+			return false
+		}
+	}
+	return true
+}
+
+// tagsSelected follows Ansible: "always" runs unless skipped, "never" only
+// when asked for, "all", "tagged" and "untagged" are special.
+func tagsSelected(tags, only, skip []string) bool {
+	has := func(list []string, s string) bool { return slices.Contains(list, s) }
+	if len(skip) > 0 {
+		if has(skip, "all") || has(skip, "tagged") && len(tags) > 0 || has(skip, "untagged") && len(tags) == 0 {
+			return has(tags, "always") && !has(skip, "always")
+		}
+		for _, s := range skip {
+			if has(tags, s) {
+				return false
+			}
+		}
+	}
+	if len(only) == 0 || has(only, "all") {
+		return !has(tags, "never") || len(only) > 0 && anyShared(tags, only, "never")
+	}
+	if has(tags, "always") {
+		return true
+	}
+	if has(only, "tagged") && len(tags) > 0 || has(only, "untagged") && len(tags) == 0 {
+		return true
+	}
+	return anyShared(tags, only, "")
+}
+
+func anyShared(a, b []string, except string) bool {
+	for _, x := range a {
+		if x != except && slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// runTask runs one module task on hosts: banner, parallel execution up to
+// --forks, results in host order, then any_errors_fatal and
+// max_fail_percentage.
+func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostState, in *inherited) {
+	if !pr.selected(t, in) {
+		return
+	}
+	if t.Module == "meta" {
+		pr.runMeta(ctx, t, hosts, in)
+		return
+	}
+	name := pr.taskName(t, hosts, in)
+	if pr.r.Options.Step && !pr.r.stepAll && !in.alwaysRun {
+		if !pr.confirmStep(name) {
+			return
+		}
+	}
+	pr.r.Reporter.TaskStart(name, in.handler)
+	targets := hosts
+	if t.RunOnce {
+		targets = hosts[:1]
+	}
+	outcomes := make([]*taskOutcome, len(targets))
+	limit := pr.r.Options.Forks
+	if t.Throttle > 0 && t.Throttle < limit {
+		limit = t.Throttle
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i, h := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			outcomes[i] = pr.execute(ctx, t, h, in, name)
+		}()
+	}
+	wg.Wait()
+	for i, h := range targets {
+		pr.finish(t, h, in, outcomes[i])
+	}
+	if t.RunOnce {
+		// run_once: the other hosts share the result.
+		for _, h := range hosts[1:] {
+			if t.Register != "" {
+				h.mu.Lock()
+				h.registered[t.Register] = outcomes[0].register
+				h.mu.Unlock()
+			}
+			for k, v := range outcomes[0].facts {
+				h.facts[k] = v
+			}
+		}
+	}
+	pr.afterTask(t, targets, outcomes)
+}
+
+func (pr *playRun) confirmStep(name string) bool {
+	out, in := pr.r.Options.PromptOut, pr.r.Options.In
+	if out == nil || in == nil {
+		return true
+	}
+	fmt.Fprintf(out, "Perform task: TASK: %s (N)o/(y)es/(c)ontinue: ", name)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	case "c", "continue":
+		pr.r.stepAll = true
+		return true
+	}
+	return false
+}
+
+// taskName renders a templated task name with the first host's vars, as
+// Ansible does; an undefined variable leaves the name as written.
+func (pr *playRun) taskName(t *playbook.Task, hosts []*hostState, in *inherited) string {
+	name := t.DisplayName()
+	if !strings.Contains(name, "{{") || len(hosts) == 0 {
+		return name
+	}
+	if s, err := expr.RenderString(name, pr.scopeFor(hosts[0], t, in)); err == nil {
+		return s
+	}
+	return name
+}
+
+func (pr *playRun) afterTask(t *playbook.Task, hosts []*hostState, outs []*taskOutcome) {
+	anyFailed := false
+	for i := range hosts {
+		if outs[i] != nil && outs[i].status == StatusFailed && !outs[i].ignored {
+			anyFailed = true
+		}
+	}
+	fatal := pr.play.AnyErrorsFatal
+	if t.AnyErrorsFatal != nil {
+		fatal = *t.AnyErrorsFatal
+	}
+	if anyFailed && fatal {
+		for _, h := range pr.batch {
+			if h.active() {
+				h.failed = true
+			}
+		}
+		pr.aborted = true
+		return
+	}
+	if pr.failurePercentExceeded() {
+		pr.aborted = true
+	}
+}
+
+// flushHandlers runs notified handlers in the order they are defined.
+func (pr *playRun) flushHandlers(ctx context.Context) {
+	handlers := pr.play.Handlers
+	if len(handlers) == 0 {
+		return
+	}
+	in := &inherited{play: pr.play, tags: pr.play.Tags, handler: true, alwaysRun: true}
+	var flat []*playbook.Task
+	var flatten func([]*playbook.Task)
+	flatten = func(ts []*playbook.Task) {
+		for _, t := range ts {
+			if t.IsBlock() {
+				flatten(t.Block)
+				continue
+			}
+			flat = append(flat, t)
+		}
+	}
+	flatten(handlers)
+	for _, h := range flat {
+		var hosts []*hostState
+		for _, hs := range pr.batch {
+			if !hs.active() && !(pr.play.ForceHandlers || pr.r.Options.ForceHandlers) || hs.unreachable {
+				continue
+			}
+			if handlerNotified(h, hs) {
+				hosts = append(hosts, hs)
+			}
+		}
+		if len(hosts) == 0 {
+			continue
+		}
+		for _, hs := range hosts {
+			delete(hs.notified, h.Name)
+			for _, l := range h.Listen {
+				delete(hs.notified, l)
+			}
+		}
+		if h.IncludeTasks != "" {
+			pr.runInclude(ctx, h, hosts, in)
+		} else {
+			pr.runTask(ctx, h, hosts, in)
+		}
+	}
+}
+
+func handlerNotified(h *playbook.Task, hs *hostState) bool {
+	if h.Name != "" && hs.notified[h.Name] {
+		return true
+	}
+	for _, l := range h.Listen {
+		if hs.notified[l] {
+			return true
+		}
+	}
+	return false
+}
+
+// runMeta carries out meta actions, which print no banner.
+func (pr *playRun) runMeta(ctx context.Context, t *playbook.Task, hosts []*hostState, in *inherited) {
+	action := ""
+	for _, k := range []string{"_raw_params", "free_form"} {
+		if s, ok := t.Args[k].(string); ok {
+			action = s
+		}
+	}
+	switch action {
+	case "flush_handlers":
+		pr.flushHandlers(ctx)
+	case "end_play":
+		pr.ended = true
+	case "end_batch":
+		pr.ended = true
+	case "end_host":
+		for _, h := range hosts {
+			if ok, _ := pr.conditionsHold(t, pr.scopeFor(h, t, in), in); ok {
+				h.ended = true
+			}
+		}
+	case "clear_facts":
+		for _, h := range hosts {
+			h.facts = map[string]any{}
+		}
+	case "clear_host_errors":
+		for _, h := range pr.batch {
+			h.failed = false
+		}
+	case "noop", "refresh_inventory", "reset_connection":
+	}
+}

@@ -1,0 +1,172 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/engine/module"
+)
+
+// Command is the command module: it runs a program with arguments, never
+// through a shell.
+func Command() module.Info {
+	return module.Info{
+		Name:     "command",
+		Doc:      "Runs a command on the host without a shell. In check mode it is skipped unless creates/removes decide.",
+		FreeForm: "cmd",
+		Args: append([]module.Arg{
+			{Name: "cmd", Type: module.String, Aliases: []string{"_raw_params", "free_form"}, Doc: "the command line, split like a POSIX shell would (no pipes, no redirects)"},
+			{Name: "argv", Type: module.List, Doc: "the command as a list of words, instead of cmd"},
+		}, commonCommandArgs()...),
+		New: func() module.Module { return commandModule{} },
+	}
+}
+
+func commonCommandArgs() []module.Arg {
+	return []module.Arg{
+		{Name: "chdir", Type: module.Path, Doc: "folder to run the command in"},
+		{Name: "creates", Type: module.Path, Doc: "a path; when it exists the command does not run"},
+		{Name: "removes", Type: module.Path, Doc: "a path; when it does not exist the command does not run"},
+		{Name: "stdin", Type: module.String, Doc: "text sent to the command's standard input"},
+		{Name: "stdin_add_newline", Type: module.Bool, Default: true, Doc: "append a newline to stdin"},
+		{Name: "strip_empty_ends", Type: module.Bool, Default: true, Doc: "strip trailing empty lines from stdout and stderr"},
+	}
+}
+
+type commandModule struct{ shell bool }
+
+// commandPlan is what Apply runs.
+type commandPlan struct {
+	cmd     module.Command
+	display any // the "cmd" value registered: a list for command, text for shell
+	strip   bool
+}
+
+func (m commandModule) Plan(ctx context.Context, env *module.Env, args module.Args) (*module.Change, error) {
+	c := module.Command{Dir: argString(args, "chdir")}
+	var display any
+	text := argString(args, "cmd")
+	if m.shell {
+		if text == "" {
+			return nil, fmt.Errorf("no command given")
+		}
+		c.Shell = text
+		if exe := argString(args, "executable"); exe != "" {
+			c.Argv, c.Shell = []string{exe, "-c", text}, ""
+		}
+		display = text
+	} else {
+		var argv []string
+		if list, ok := args["argv"].([]any); ok && len(list) > 0 {
+			if text != "" {
+				return nil, fmt.Errorf("only one of cmd and argv can be used")
+			}
+			for _, a := range list {
+				argv = append(argv, fmt.Sprint(a))
+			}
+		} else {
+			words, err := shlexSplit(text)
+			if err != nil {
+				return nil, err
+			}
+			argv = words
+		}
+		if len(argv) == 0 {
+			return nil, fmt.Errorf("no command given")
+		}
+		c.Argv = argv
+		display = toAny(argv)
+	}
+	if s, ok := args["stdin"].(string); ok {
+		if argBool(args, "stdin_add_newline") {
+			s += "\n"
+		}
+		c.Stdin = []byte(s)
+	}
+	would := "Did"
+	if env.Check {
+		would = "Would"
+	}
+	// creates/removes decide even in check mode, as in Ansible.
+	if p := argString(args, "creates"); p != "" {
+		if fi, err := statMaybe(ctx, env.Host, p); err != nil {
+			return nil, err
+		} else if fi != nil {
+			return &module.Change{Action: module.None, Result: &module.Result{
+				Msg:  fmt.Sprintf("%s not run command since '%s' exists", would, p),
+				Data: map[string]any{"cmd": display, "rc": 0, "stdout": "skipped, since " + p + " exists", "stdout_lines": []any{"skipped, since " + p + " exists"}, "stderr": "", "stderr_lines": []any{}}}}, nil
+		}
+	}
+	if p := argString(args, "removes"); p != "" {
+		if fi, err := statMaybe(ctx, env.Host, p); err != nil {
+			return nil, err
+		} else if fi == nil {
+			return &module.Change{Action: module.None, Result: &module.Result{
+				Msg:  fmt.Sprintf("%s not run command since '%s' does not exist", would, p),
+				Data: map[string]any{"cmd": display, "rc": 0, "stdout": "skipped, since " + p + " does not exist", "stdout_lines": []any{"skipped, since " + p + " does not exist"}, "stderr": "", "stderr_lines": []any{}}}}, nil
+		}
+	}
+	return &module.Change{Action: module.Invoke, Summary: fmt.Sprint(display),
+		Data: commandPlan{cmd: c, display: display, strip: argBool(args, "strip_empty_ends")}}, nil
+}
+
+func (m commandModule) Apply(ctx context.Context, h module.MutableHost, c *module.Change) (*module.Result, error) {
+	p := c.Data.(commandPlan)
+	start := time.Now()
+	res, err := h.Run(ctx, p.cmd)
+	end := time.Now()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		// A missing program is a failed task with rc 2, as in Ansible.
+		return &module.Result{Failed: true, Changed: false, Msg: "[Errno 2] " + err.Error(),
+			Data: map[string]any{"cmd": p.display, "rc": 2}}, nil
+	}
+	stdout, stderr := string(res.Stdout), string(res.Stderr)
+	if p.strip {
+		stdout, stderr = strings.TrimRight(stdout, "\r\n"), strings.TrimRight(stderr, "\r\n")
+	}
+	out := &module.Result{Changed: true, Data: map[string]any{
+		"cmd": p.display, "rc": res.RC,
+		"stdout": stdout, "stderr": stderr,
+		"stdout_lines": lines(stdout), "stderr_lines": lines(stderr),
+		"start": pyTime(start), "end": pyTime(end), "delta": pyDelta(end.Sub(start)),
+	}}
+	if res.RC != 0 {
+		out.Failed = true
+		out.Msg = "non-zero return code"
+	}
+	return out, nil
+}
+
+// lines splits output as Python's splitlines does.
+func lines(s string) []any {
+	if s == "" {
+		return []any{}
+	}
+	parts := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	if parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return toAny(parts)
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
+
+func pyTime(t time.Time) string { return t.Format("2006-01-02 15:04:05.000000") }
+
+func pyDelta(d time.Duration) string {
+	s := d.Seconds()
+	h := int(s) / 3600
+	m := int(s) % 3600 / 60
+	return fmt.Sprintf("%d:%02d:%09.6f", h, m, s-float64(h*3600+m*60))
+}

@@ -1,0 +1,20 @@
+// Package modules holds cutover's built-in modules, one file per module
+// named after its playbook key.
+package modules
+
+import (
+	"path"
+
+	"github.com/cutover/cutover/engine/module"
+)
+
+// All returns every built-in module, in the order `cutover doc` lists them.
+func All() []module.Info {
+	return []module.Info{
+		// generic
+		Command(), Shell(), Copy(), File(), LineInFile(), BlockInFile(), Replace(), Template(), Stat(),
+		Debug(), SetFact(), IncludeVars(), Assert(), Fail(), Pause(), WaitFor(), Meta(), Setup(),
+	}
+}
+
+func pathMatch(pattern, name string) (bool, error) { return path.Match(pattern, name) }
