@@ -123,7 +123,7 @@ func withPathInfo(ctx context.Context, h module.Host, p string) map[string]any {
 
 // stateDiff is the JSON before/after Ansible shows for file states.
 func stateDiff(before, after map[string]any) module.Diff {
-	return module.Diff{BeforeHeader: "before", AfterHeader: "after", Before: jsonText(before), After: jsonText(after)}
+	return module.Diff{Before: jsonText(before), After: jsonText(after)}
 }
 
 // finish turns steps into a Change: None when there is nothing to run.

@@ -48,7 +48,7 @@ var operatorCases = []evalCase{
 	{"lt", "1 < 2", true},
 	{"ge strings", "'b' >= 'a'", true},
 	{"le lists", "[1, 2] <= [1, 3]", true},
-	{"chained", "1 < x <= 3", true},
+	{"chained", "0 < x <= 3", true},
 	{"chained false", "1 < x < 1", false},
 	{"eq lists", "[1, {'a': 2}] == [1, {'a': 2}]", true},
 	{"in list", "'web' in group_names", true},

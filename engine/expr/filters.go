@@ -315,7 +315,8 @@ func toInt(v any, base int, def any) any {
 				base = 10
 			}
 		}
-		if n, err := strconv.ParseInt(digits, base, 64); err == nil && len(s)-len(digits) <= 1 {
+		signs := len(s) - len(strings.TrimLeft(s, "+-"))
+		if n, err := strconv.ParseInt(digits, base, 64); err == nil && signs <= 1 {
 			if neg {
 				return -int(n)
 			}

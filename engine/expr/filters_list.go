@@ -494,7 +494,7 @@ func selectFilter(reject, byAttr bool) *filterDef {
 				ok, err = Truthy(v)
 			} else {
 				var r any
-				r, err = c.test(test, v, args)
+				r, err = c.test(test, v, args, nil)
 				ok, _ = r.(bool)
 			}
 			if err != nil {

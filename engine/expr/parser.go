@@ -484,9 +484,10 @@ func (p *parser) parseParen() (node, error) {
 		p.next()
 		return first, nil
 	}
-	if err := p.expectOp(","); err != nil {
-		return nil, err
+	if !p.isOp(",") {
+		return nil, p.fail(p.cur().pos, "expected ')', got %s", describe(p.cur()))
 	}
+	p.next()
 	rest, err := p.parseItems(")")
 	if err != nil {
 		return nil, err

@@ -161,9 +161,6 @@ func (tp *tparser) exprTokens(start int, stop string) ([]token, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	if strings.HasPrefix(tp.text[end:], "-") {
-		end++
-	}
 	return toks, end, nil
 }
 
@@ -184,7 +181,7 @@ func (tp *tparser) output(start int) (int, error) {
 	}
 	p := &parser{src: tp.text, toks: toks}
 	if p.cur().kind == tEOF {
-		return 0, tp.fail(start, "expected an expression, got '}}'")
+		return 0, tp.fail(p.cur().pos, "expected an expression, got '}}'")
 	}
 	n, err := p.parseCond()
 	if err != nil {

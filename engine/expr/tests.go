@@ -3,6 +3,7 @@ package expr
 import (
 	"fmt"
 	"os"
+	"slices"
 	"regexp"
 	"sort"
 	"strconv"
@@ -14,6 +15,9 @@ import (
 type testDef struct {
 	undefOK bool
 	fn      func(v any, args []any) (bool, error)
+	// params and defaults place keyword arguments, e.g. ignorecase=true.
+	params   []string
+	defaults []any
 }
 
 var tests map[string]*testDef
@@ -28,9 +32,22 @@ func Tests() []string {
 	return names
 }
 
-func (c *evalCtx) test(name string, v, args any) (any, error) {
+func (c *evalCtx) test(name string, v, args any, kw map[string]any) (any, error) {
 	t := tests[name]
 	a, _ := args.([]any)
+	if len(kw) > 0 {
+		a = append([]any{}, a...)
+		for k, v := range kw {
+			i := slices.Index(t.params, k)
+			if i < 0 {
+				return nil, fmt.Errorf("test %s: unexpected keyword argument '%s'", name, k)
+			}
+			for len(a) <= i {
+				a = append(a, t.defaults[len(a)])
+			}
+			a[i] = v
+		}
+	}
 	if !t.undefOK {
 		if err := checkDefined(v); err != nil {
 			return nil, err
@@ -127,20 +144,28 @@ func changedResult(v any) (bool, error) {
 }
 
 func regexTest(mode string) *testDef {
+	t := regexTestFn(mode)
+	t.params = []string{"pattern", "ignorecase", "multiline", "match_type"}
+	t.defaults = []any{"", false, false, "search"}
+	return t
+}
+
+func regexTestFn(mode string) *testDef {
 	return simpleTest(func(v any, args []any) (bool, error) {
 		if err := argN(args, 1); err != nil {
 			return false, err
 		}
 		ic := len(args) > 1 && truthOf(args[1])
 		ml := len(args) > 2 && truthOf(args[2])
-		if mode == "" {
-			mode = "search"
+		how := mode
+		if how == "" {
+			how = "search"
 			if len(args) > 3 {
-				mode = pyStr(args[3])
+				how = pyStr(args[3])
 			}
 		}
 		pattern := pyStr(args[0])
-		switch mode {
+		switch how {
 		case "match":
 			pattern = `\A(?:` + pattern + `)`
 		case "fullmatch":
@@ -225,7 +250,8 @@ func init() {
 			}
 			return contains(a[0], v)
 		}),
-		"version": simpleTest(versionTest),
+		"version": {fn: versionTest, params: []string{"version", "operator", "strict", "version_type"},
+			defaults: []any{"", "eq", nil, nil}},
 		"==":      cmpTest("=="), "!=": cmpTest("!="),
 		"<": cmpTest("<"), "<=": cmpTest("<="), ">": cmpTest(">"), ">=": cmpTest(">="),
 		"truthy": simpleTest(func(v any, _ []any) (bool, error) { return Truthy(v) }),

@@ -131,7 +131,7 @@ func (e *yamlEmitter) block(v any, col int) {
 }
 
 var (
-	yamlSpecial  = regexp.MustCompile(`^(?i:y|n|yes|no|on|off|true|false|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+([eE][-+]?[0-9]+)?|0x[0-9a-f_]+|0o?[0-7_]+|[0-9]+(:[0-5]?[0-9])+|\d{4}-\d\d?-\d\d?.*)$`)
+	yamlSpecial  = regexp.MustCompile(`^(?i:yes|no|on|off|true|false|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+([eE][-+]?[0-9]+)?|0x[0-9a-f_]+|0o?[0-7_]+|[0-9]+(:[0-5]?[0-9])+|\d{4}-\d\d?-\d\d?.*)$`)
 	yamlBadStart = "-?:,[]{}#&*!|>'\"%@` "
 )
 

@@ -105,7 +105,7 @@ const asciiLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 // maxRangeHosts bounds what one range line may produce, so a typo such as
 // host[0:99999999] fails instead of exhausting memory.
-const maxRangeHosts = 1 << 20
+const maxRangeHosts = 100000
 
 // expandHostnameRange expands the first [beg:end(:step)] of line and
 // recurses for the rest, keeping leading zeros (db[01:10]) and supporting

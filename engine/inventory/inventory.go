@@ -53,7 +53,8 @@ type Group struct {
 	// same depth a higher priority is merged later and wins.
 	Priority int
 
-	depth int
+	depth   int
+	hostSet map[*Host]bool // members of Hosts, for constant-time checks
 }
 
 // Inventory is the model built from one or more inventory sources.
@@ -154,9 +155,13 @@ func (inv *Inventory) addHost(name string, group string, port int, source *sourc
 }
 
 func (inv *Inventory) groupAddHost(g *Group, h *Host) {
-	if slices.Contains(g.Hosts, h) {
+	if g.hostSet[h] {
 		return
 	}
+	if g.hostSet == nil {
+		g.hostSet = map[*Host]bool{}
+	}
+	g.hostSet[h] = true
 	g.Hosts = append(g.Hosts, h)
 	h.addGroup(g)
 }
@@ -316,15 +321,20 @@ func (inv *Inventory) reconcile() {
 			_ = all.addChildGroup(g)
 		}
 	}
+	leaving := map[*Host]bool{}
 	for _, h := range inv.hostOrder {
 		if slices.Contains(h.groups, ungrouped) {
 			if slices.ContainsFunc(h.groups, func(g *Group) bool { return g != all && g != ungrouped }) {
-				ungrouped.Hosts = slices.DeleteFunc(ungrouped.Hosts, func(x *Host) bool { return x == h })
+				leaving[h] = true
+				delete(ungrouped.hostSet, h)
 				h.groups = slices.DeleteFunc(h.groups, func(g *Group) bool { return g == ungrouped })
 			}
 		} else if !h.implicit && (len(h.groups) == 0 || (len(h.groups) == 1 && h.groups[0] == all)) {
 			inv.groupAddHost(ungrouped, h)
 		}
+	}
+	if len(leaving) > 0 {
+		ungrouped.Hosts = slices.DeleteFunc(ungrouped.Hosts, func(h *Host) bool { return leaving[h] })
 	}
 	for _, g := range inv.groupOrder {
 		g.depth = 0

@@ -141,7 +141,9 @@ type Change struct {
 	Data any
 }
 
-// Diff is a before/after pair shown under --diff.
+// Diff is a before/after pair shown under --diff. The headers name what
+// is compared (usually a path); they print as "before: HEADER", or just
+// "before" when empty, as in Ansible.
 type Diff struct {
 	BeforeHeader, AfterHeader string
 	Before, After             string

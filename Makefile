@@ -1,0 +1,30 @@
+# cutover's two entry points for a new user: `make demo` and `make test`.
+GO ?= go
+BIN := bin/cutover
+DEMO_ROOT ?= /tmp/cutover-demo
+
+.PHONY: build demo test test-short fuzz readme clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cutover
+
+# The demo rehearses in check mode first (nothing changes), then applies,
+# then runs again to show that a converged host reports changed=0.
+demo: build
+	@echo "== check mode: nothing is changed =="
+	$(BIN) run -i inventory/localhost.ini playbooks/examples/demo.yml --check --diff -e demo_root=$(DEMO_ROOT)
+	@echo "== apply =="
+	$(BIN) run -i inventory/localhost.ini playbooks/examples/demo.yml -e demo_root=$(DEMO_ROOT)
+	@echo "== again: converged, changed=0 =="
+	$(BIN) run -i inventory/localhost.ini playbooks/examples/demo.yml -e demo_root=$(DEMO_ROOT)
+
+# Installs what the tests need (apt packages, services) and runs them all.
+test:
+	./scripts/test.sh
+
+# Rewrites the README's module table from the module declarations.
+readme: build
+	./scripts/readme-modules.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what cutover's tests need on a Debian machine, starts the
+# services, and runs every test. Safe to run again: it only installs and
+# starts what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH=$PATH:/usr/local/go/bin
+need=()
+command -v ansible-playbook >/dev/null || need+=(ansible-core)
+command -v visudo >/dev/null || need+=(sudo)
+command -v crontab >/dev/null || need+=(cron)
+command -v ip >/dev/null || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${need[*]}: run as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# PostgreSQL and RabbitMQ: the database and broker modules' tests use them.
+# Start them when they are installed but not answering.
+if command -v pg_ctlcluster >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+fi
+if command -v rabbitmq-server >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  rabbitmq-server -detached || true
+fi
+
+# Fuzz targets run briefly here; `make fuzz` runs them longer.
+fuzztime=${FUZZTIME:-5s}
+go vet ./...
+go test -count=1 ./...
+for target in engine/yamlx:FuzzLoad engine/inventory:FuzzParseINI engine/inventory:FuzzParseYAMLInventory engine/expr:FuzzTranslate; do
+  pkg=${target%%:*} fn=${target##*:}
+  if grep -rqs "func $fn(" "$pkg"; then
+    go test -run='^$' -fuzz="^$fn\$" -fuzztime="$fuzztime" "./$pkg"
+  fi
+done
