@@ -27,7 +27,7 @@ func TestUndefinedErrors(t *testing.T) {
 		{"inside list result", "[foo] | first", "'foo' is undefined", "foo"},
 		{"filter argument", "'a' | replace(foo, 'b')", "'foo' is undefined", "foo"},
 		{"lazy", "lazyfoo", "'foo' is undefined", "foo"},
-		{"first of empty", "[] | first", "No first item, sequence was empty.", ""}, // ansible
+		{"first of empty", "[] | first", "No first item, sequence was empty.", ""},        // ansible
 		{"mandatory", "foo | mandatory", "Mandatory variable 'foo'  not defined.", "foo"}, // ansible
 		{"mandatory msg", "foo | mandatory('set foo')", "set foo", "foo"},
 		{"default of undefined", "foo | default(bar)", "'bar' is undefined", "bar"},
@@ -53,7 +53,7 @@ func TestUndefinedErrors(t *testing.T) {
 
 func TestRuntimeErrors(t *testing.T) {
 	cases := []struct{ name, src, contains string }{
-		{"str plus int", "'1' + 1", `can only concatenate str (not "int") to str`}, // ansible
+		{"str plus int", "'1' + 1", `can only concatenate str (not "int") to str`},          // ansible
 		{"int lt str", "1 < 'a'", "'<' not supported between instances of 'int' and 'str'"}, // ansible
 		{"zero division", "1 / 0", "division by zero"},
 		{"int zero division", "1 // 0", "integer division or modulo by zero"},
@@ -63,7 +63,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{"recursive", "loop_a", "recursive loop detected in template string: {{ loop_"},
 		{"bad regexp", "'a' | regex_replace('(', 'b')", "invalid regular expression"},
 		{"dict2items on list", "l | dict2items", "dict2items requires a dictionary"},
-		{"failed on string", "s is failed", "the 'failed' test expects a dictionary"},
+		{"failed on string", "s is failed", "The 'failed' test expects a dictionary"},
 		{"bad version op", "'1' is version('2', 'foo')", "invalid operator type (foo)"},
 		{"unknown lookup", "lookup('nope', 'x')", "lookup plugin (nope) not found"},
 		{"missing arg", "s | replace('a')", "missing required argument 'new'"},

@@ -26,11 +26,11 @@ var operatorCases = []evalCase{
 	{"list repeat", "[0] * 2", []any{0, 0}},
 	{"true div", "10 / 4", 2.5}, // ansible
 	{"true div exact", "4 / 2", 2.0},
-	{"floor div", "10 // 4", 2},  // ansible
+	{"floor div", "10 // 4", 2},      // ansible
 	{"floor div neg", "-7 // 2", -4}, // ansible
-	{"mod neg", "-7 % 3", 2},     // ansible
+	{"mod neg", "-7 % 3", 2},         // ansible
 	{"float mod", "7.5 % 2", 1.5},
-	{"pow", "2 ** 10", 1024},   // ansible
+	{"pow", "2 ** 10", 1024},    // ansible
 	{"pow neg", "2 ** -1", 0.5}, // ansible
 	{"precedence", "1 + 2 * 3", 7},
 	{"pow binds tighter", "-2 ** 2", 4},
@@ -54,11 +54,11 @@ var operatorCases = []evalCase{
 	{"in list", "'web' in group_names", true},
 	{"in string", "'ell' in s", true},
 	{"in dict", "'a' in d", true},
-	{"not in", "'x' not in 'abc'", true}, // ansible
+	{"not in", "'x' not in 'abc'", true},   // ansible
 	{"and value", "true and 'yes'", "yes"}, // ansible
 	{"and short", "0 and undefined_var", 0},
 	{"or value", "x or 'd'", 1},
-	{"or none", "0 or nothing", nil}, // ansible
+	{"or none", "0 or nothing", nil},         // ansible
 	{"or default", "[] or 'empty'", "empty"}, // ansible
 	{"or short", "x or undefined_var", 1},
 	{"not", "not x", false},
@@ -90,13 +90,13 @@ var operatorCases = []evalCase{
 	{"slice", "l[1:3]", []any{2, 3}},
 	{"slice open", "l[:-1]", []any{1, 2}},
 	{"slice step", "l[::2]", []any{1, 3}},
-	{"string slice", "'abc'[1:]", "bc"},  // ansible
-	{"reverse", "'abc'[::-1]", "cba"}, // ansible
+	{"string slice", "'abc'[1:]", "bc"}, // ansible
+	{"reverse", "'abc'[::-1]", "cba"},   // ansible
 	{"string index", "s[0]", "h"},
 	{"hostvars", "hostvars[inventory_hostname]['ansible_host']", "10.0.0.1"},
 	{"var shadows global", "range", "shadowed"},
 	{"omit", "omit", Omit},
-	{"str methods", "' a b '.strip()", "a b"}, // ansible
+	{"str methods", "' a b '.strip()", "a b"},                         // ansible
 	{"split method", "'a,b,,c'.split(',')", []any{"a", "b", "", "c"}}, // ansible
 	{"split ws", "' a  b '.split()", []any{"a", "b"}},
 	{"split max", "'a b c'.split(' ', 1)", []any{"a", "b c"}},

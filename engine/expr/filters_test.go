@@ -14,8 +14,8 @@ var filterCases = []evalCase{
 	{"default boolean", "empty | default('y', true)", "y"}, // ansible
 	{"default boolean kw", "empty | default(default_value='y', boolean=true)", "y"},
 	{"default missing attr", "d.zz | default('y')", "y"},
-	{"default attr of undefined", "missing.bar | default(1)", 1},       // ansible
-	{"default item of undefined", "missing['bar'] | default(1)", 1},    // ansible
+	{"default attr of undefined", "missing.bar | default(1)", 1},    // ansible
+	{"default item of undefined", "missing['bar'] | default(1)", 1}, // ansible
 	{"default omit", "missing | default(omit)", Omit},
 	{"mandatory ok", "x | mandatory", 1},
 	{"upper", "s | upper", "HELLO"},
@@ -25,18 +25,18 @@ var filterCases = []evalCase{
 	{"trim", "'  x  ' | trim", "x"},
 	{"int", "'42' | int", 42},
 	{"int underscore", "'1_000' | int", 1000}, // ansible
-	{"int base", "'0x1A' | int(base=16)", 26},  // ansible
-	{"int float string", "'3.7' | int", 3},     // ansible
-	{"int bad", "'abc' | int", 0},              // ansible
+	{"int base", "'0x1A' | int(base=16)", 26}, // ansible
+	{"int float string", "'3.7' | int", 3},    // ansible
+	{"int bad", "'abc' | int", 0},             // ansible
 	{"int bad default", "'abc' | int(7)", 7},
 	{"int float", "3.9 | int", 3},
 	{"int bool", "true | int", 1},
 	{"float", "3 | float", 3.0}, // ansible
 	{"float string", "'1.5' | float", 1.5},
 	{"float bad", "'x' | float", 0.0},
-	{"bool yes", "'yes' | bool", true},  // ansible
-	{"bool y", "'y' | bool", false},     // ansible
-	{"bool two", "2 | bool", false},     // ansible
+	{"bool yes", "'yes' | bool", true}, // ansible
+	{"bool y", "'y' | bool", false},    // ansible
+	{"bool two", "2 | bool", false},    // ansible
 	{"bool one", "1 | bool", true},
 	{"bool True", "'True' | bool", true},
 	{"string", "1 | string", "1"}, // ansible
@@ -62,13 +62,17 @@ var filterCases = []evalCase{
 	{"regex_findall groups", `'a=1,b=2' | regex_findall('(\w)=(\d)')`, []any{[]any{"a", "1"}, []any{"b", "2"}}},
 	{"regex_escape", "'a.b' | regex_escape", `a\.b`}, // ansible
 	{"to_json", "{'b': 1, 'a': [1, 2]} | to_json", `{"a": [1, 2], "b": 1}`},
-	{"to_json unicode", "'é' | to_json", `"\u00e9"`}, // ansible
+	{"to_json unicode", "'é' | to_json", `"\u00e9"`},                       // ansible
 	{"to_json indent", "{'a': 1} | to_json(indent=2)", "{\n  \"a\": 1\n}"}, // ansible
 	{"to_nice_json", "{'b': 1, 'a': [1, 2], 'c': {}} | to_nice_json", "{\n    \"a\": [\n        1,\n        2\n    ],\n    \"b\": 1,\n    \"c\": {}\n}"}, // ansible
 	{"from_json", `'{"a": [1, 2.5, null, true]}' | from_json`, map[string]any{"a": []any{1, 2.5, nil, true}}},
-	{"to_yaml", "{'b': 1, 'a': [1, 2], 'c': {'x': 'y z'}} | to_yaml", "a: [1, 2]\nb: 1\nc: {x: y z}\n"},           // ansible
+	{"to_yaml", "{'b': 1, 'a': [1, 2], 'c': {'x': 'y z'}} | to_yaml", "a: [1, 2]\nb: 1\nc: {x: y z}\n"},                 // ansible
 	{"to_nice_yaml", "{'b': 1, 'a': [1, 2], 'c': {'x': 'y z'}} | to_nice_yaml", "a:\n- 1\n- 2\nb: 1\nc:\n    x: y z\n"}, // ansible
 	{"to_nice_yaml quoting", "{'k': 'yes', 'n': '1', 'e': ''} | to_nice_yaml", "e: ''\nk: 'yes'\nn: '1'\n"},
+	{"to_yaml list of dicts", "[{'a': 1, 'b': [1, {'c': 2}]}, 'x'] | to_yaml", "- a: 1\n  b:\n  - 1\n  - {c: 2}\n- x\n"},                   // ansible
+	{"to_nice_yaml list of dicts", "[{'a': 1, 'b': [1, {'c': 2}]}, 'x'] | to_nice_yaml", "-   a: 1\n    b:\n    - 1\n    -   c: 2\n- x\n"}, // ansible
+	{"to_nice_yaml quoting ansible", "{'z': 'a: b', 'q': \"it's\"} | to_nice_yaml", "q: it's\nz: 'a: b'\n"},                                // ansible
+	{"to_yaml scalar", "'abc' | to_yaml", "abc\n"},                                                                                         // ansible
 	{"from_yaml", "'a: [1, x]\nb: {c: true}' | from_yaml", map[string]any{"a": []any{1, "x"}, "b": map[string]any{"c": true}}},
 	{"dict2items", "{'a': 1} | dict2items", []any{map[string]any{"key": "a", "value": 1}}},
 	{"dict2items names", "{'a': 1} | dict2items(key_name='from', value_name='to')", []any{map[string]any{"from": "a", "to": 1}}},
@@ -82,14 +86,14 @@ var filterCases = []evalCase{
 	{"first", "l | first", 1},
 	{"last", "l | last", 3},
 	{"first string", "s | first", "h"},
-	{"min", "[3, 1] | min", 1}, // ansible
+	{"min", "[3, 1] | min", 1},       // ansible
 	{"max", "['a', 'B'] | max", "B"}, // ansible
 	{"max attribute", "(users | max(attribute='uid')).name", "bob"},
 	{"sum", "[1, 2] | sum", 3}, // ansible
 	{"sum start", "[[1], [2]] | sum(start=[])", []any{1, 2}},
-	{"abs", "-3 | abs", 3}, // ansible
+	{"abs", "-3 | abs", 3},                  // ansible
 	{"round half even", "2.5 | round", 2.0}, // ansible
-	{"round int", "3 | round", 3},            // ansible
+	{"round int", "3 | round", 3},           // ansible
 	{"round precision", "3.14159 | round(2)", 3.14},
 	{"round ceil", "1.2 | round(0, 'ceil')", 2.0},
 	{"list", "'ab' | list", []any{"a", "b"}},
@@ -109,11 +113,11 @@ var filterCases = []evalCase{
 	{"basename", "conf | basename", "site.conf"},
 	{"basename trailing slash", "'/a/b/' | basename", ""}, // ansible
 	{"dirname", "conf | dirname", "/etc/app/conf.d"},
-	{"dirname bare", "'a' | dirname", ""}, // ansible
+	{"dirname bare", "'a' | dirname", ""},                              // ansible
 	{"splitext", "'/a/b.tar.gz' | splitext", []any{"/a/b.tar", ".gz"}}, // ansible
 	{"splitext dotfile", "'.bashrc' | splitext", []any{".bashrc", ""}},
-	{"b64encode", "'hello' | b64encode", "aGVsbG8="}, // ansible
-	{"b64decode", "'aGVsbG8=' | b64decode", "hello"}, // ansible
+	{"b64encode", "'hello' | b64encode", "aGVsbG8="},                        // ansible
+	{"b64decode", "'aGVsbG8=' | b64decode", "hello"},                        // ansible
 	{"hash md5", "'abc' | hash('md5')", "900150983cd24fb0d6963f7d28e17f72"}, // ansible
 	{"md5", "'abc' | md5", "900150983cd24fb0d6963f7d28e17f72"},
 	{"sha1", "'abc' | sha1", "a9993e364706816aba3e25717850c26c9cd0d89d"},
@@ -122,14 +126,14 @@ var filterCases = []evalCase{
 	{"quote", "'a b' | quote", "'a b'"}, // ansible
 	{"quote safe", "'a/b.c' | quote", "a/b.c"},
 	{"quote single", `"it's" | quote`, `'it'"'"'s'`},
-	{"comment", "'hello' | comment", "#\n# hello\n#"},                     // ansible
+	{"comment", "'hello' | comment", "#\n# hello\n#"}, // ansible
 	{"comment c", "'a\\nb' | comment('c')", "//\n// a\n// b\n//"},
 	{"comment cblock", "'a' | comment('cblock')", "/*\n *\n * a\n *\n */"}, // ansible
 	{"comment xml", "'a' | comment('xml')", "<!--\n -\n - a\n -\n-->"},     // ansible
 	{"indent", "'a\\n\\nb' | indent(2)", "a\n\n  b"},
 	{"indent first blank", "'a\\n\\nb' | indent(2, true, true)", "  a\n  \n  b"},
-	{"center", "'abc' | center(9)", "   abc   "}, // ansible
-	{"center even", "'abc' | center(8)", "  abc   "}, // ansible
+	{"center", "'abc' | center(9)", "   abc   "},              // ansible
+	{"center even", "'abc' | center(8)", "  abc   "},          // ansible
 	{"ternary", "'x' | ternary('a', 'b')", "a"},               // ansible
 	{"ternary none", "nothing | ternary('a', 'b', 'c')", "c"}, // ansible
 	{"ternary false", "0 | ternary('a', 'b')", "b"},

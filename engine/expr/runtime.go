@@ -45,7 +45,7 @@ func init() {
 		},
 		"__test": func(a ...any) (any, error) {
 			kw, _ := a[4].(map[string]any)
-		return a[0].(*evalCtx).test(a[1].(string), a[2], a[3], kw)
+			return a[0].(*evalCtx).test(a[1].(string), a[2], a[3], kw)
 		},
 		"__truthy": func(a ...any) (any, error) { return Truthy(a[0]) },
 		"__arith":  func(a ...any) (any, error) { return arith(a[0].(string), a[1], a[2]) },

@@ -25,13 +25,13 @@ func TestRender(t *testing.T) {
 		{"dict text", "d: {{ {'a': 'x', 'b': none} }}", "d: {'a': 'x', 'b': None}"},
 		{"string repr quote", "{{ [\"it's\"] }} ", []any{"it's"}},
 		{"float text", "{{ 0.1 + 0.2 }}!", "0.30000000000000004!"}, // ansible
-		{"big float text", "{{ 1e20 }}!", "1e+20!"},                 // ansible
+		{"big float text", "{{ 1e20 }}!", "1e+20!"},                // ansible
 		{"float keeps .0", "{{ 3 | float }}!", "3.0!"},
 		{"two expressions", "{{ s }} {{ x + 1 }}", "hello 2"},
 		{"comment", "a{# note #}b", "ab"},
 		{"dict literal braces", "{{ {'a': {'b': 1}} }}", map[string]any{"a": map[string]any{"b": 1}}},
 		{"filter in template", "{{ s | upper }}", "HELLO"},
-		{"backslash kept", `{{ 'a1b22' | regex_findall('\\d+') }}`, []any{}},   // ansible: literal backslash
+		{"backslash kept", `{{ 'a1b22' | regex_findall('\\d+') }}`, []any{}}, // ansible: literal backslash
 		{"raw string regexp", `{{ 'a1b22' | regex_findall('\d+') }}`, []any{"1", "22"}},
 		{"backslash replacement", `{{ 'abc' | regex_replace('(b)', '[\1]') }}`, "a[b]c"},
 		{"newline escape kept", `{{ 'a\nb' }}`, `a\nb`}, // ansible

@@ -3,8 +3,8 @@ package expr
 import (
 	"fmt"
 	"os"
-	"slices"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,7 +101,7 @@ func cmpTest(op string) *testDef {
 func resultMap(v any, name string) (map[string]any, error) {
 	m, ok := norm(v).(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("the '%s' test expects a dictionary", name)
+		return nil, fmt.Errorf("The '%s' test expects a dictionary", name)
 	}
 	return m, nil
 }
@@ -252,7 +252,7 @@ func init() {
 		}),
 		"version": {fn: versionTest, params: []string{"version", "operator", "strict", "version_type"},
 			defaults: []any{"", "eq", nil, nil}},
-		"==":      cmpTest("=="), "!=": cmpTest("!="),
+		"==": cmpTest("=="), "!=": cmpTest("!="),
 		"<": cmpTest("<"), "<=": cmpTest("<="), ">": cmpTest(">"), ">=": cmpTest(">="),
 		"truthy": simpleTest(func(v any, _ []any) (bool, error) { return Truthy(v) }),
 		"falsy": simpleTest(func(v any, _ []any) (bool, error) {

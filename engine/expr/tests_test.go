@@ -37,9 +37,9 @@ var testCases = []evalCase{
 	{"match start", "'abc' is match('ab')", true},
 	{"search", "'abc' is search('b')", true}, // ansible
 	{"regex", "'abc' is regex('B', ignorecase=true)", true},
-	{"in", "'a' is in('abc')", true},       // ansible
-	{"contains", "l is contains(2)", true}, // ansible
-	{"version", "version is version('2.9', '>=')", true},        // ansible
+	{"in", "'a' is in('abc')", true},                             // ansible
+	{"contains", "l is contains(2)", true},                       // ansible
+	{"version", "version is version('2.9', '>=')", true},         // ansible
 	{"version rc", "'1.2.0-rc1' is version('1.2.0', '>')", true}, // ansible
 	{"version eq", "'1.0' is version('1.0.0', 'eq')", false},
 	{"version_compare", "'1.10' is version_compare('1.9', 'gt')", true},

@@ -27,7 +27,7 @@ func emitYAML(v any, indent int, nice bool) (string, error) {
 	v = norm(v)
 	if isScalar(v) {
 		e.b.WriteString(yamlScalar(v, false))
-		e.b.WriteString("\n...\n")
+		e.b.WriteString("\n") // ansible-core 2.14 shows no "..." document end here
 		return e.b.String(), nil
 	}
 	if e.flow(v) {

@@ -28,6 +28,7 @@ func TestMalformedInventories(t *testing.T) {
 		{"quote.ini", 1, 1, "error parsing host definition 'h1 x=\"abc': no closing quotation", 2},
 		{"syntax.yml", 4, 4, "YAML syntax error: value is not allowed in this context", 1},
 		{"hosts_list.yml", 4, 14, `invalid "hosts" entry for "web" group, requires a dictionary, found "<class 'list'>" instead`, 1},
+		{"noext_yaml", 4, 4, "YAML syntax error: value is not allowed in this context", 1},
 		{"cycle.yml", 5, 9, "adding group 'b' as child to 'a' creates a recursive dependency loop", 1},
 	}
 	for _, tc := range tests {

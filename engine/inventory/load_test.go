@@ -87,3 +87,14 @@ func TestAddPlaybookVarsDirErrors(t *testing.T) {
 		t.Errorf("AddPlaybookVarsDir(bad group_vars/all.yml) succeeded, want an error")
 	}
 }
+
+func TestYAMLWarnings(t *testing.T) {
+	inv := mustLoad(t, "testdata/warn.yml")
+	want := []string{
+		`testdata/warn.yml:4:3: skipping unexpected key (host) in group (all), only "vars", "children" and "hosts" are valid`,
+		"testdata/warn.yml:6:1: skipping 'other' as this is not a valid group definition",
+	}
+	if diff := cmp.Diff(want, inv.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}

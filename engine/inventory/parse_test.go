@@ -71,7 +71,7 @@ func TestExpandHostPattern(t *testing.T) {
 		{in: "10.0.0.1:22", want: []string{"10.0.0.1"}, port: 22},
 		{in: "[fe80::1]:2222", want: []string{"fe80::1"}, port: 2222},
 		{in: "fe80::1", want: []string{"fe80::1"}},
-		{in: "bad_:22", want: []string{"bad_:22"}}, // not an address: kept whole, as Ansible does
+		{in: "bad_:22", want: []string{"bad_:22"}},     // not an address: kept whole, as Ansible does
 		{in: "db[1:02]", want: []string{"db1", "db2"}}, // only a leading zero asks for equal widths
 		{in: "db[01:2]", wantErr: "host range must specify equal-length begin and end formats"},
 		{in: "db[1:]", wantErr: "host range must specify end value"},
