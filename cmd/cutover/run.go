@@ -185,6 +185,11 @@ func reportLoadErrors(w io.Writer, err error) error {
 		return &codedError{code: exitParse, err: err}
 	}
 	for _, e := range list {
+		if e.Excerpt == "" && e.Line > 0 {
+			if src, err := os.ReadFile(e.File); err == nil {
+				e.Excerpt = diag.Excerpt(src, e.Line, e.Col)
+			}
+		}
 		fmt.Fprintln(w, e.Error())
 		if e.Excerpt != "" {
 			fmt.Fprint(w, e.Excerpt)

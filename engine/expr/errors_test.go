@@ -31,9 +31,12 @@ func TestUndefinedErrors(t *testing.T) {
 		{"mandatory", "foo | mandatory", "Mandatory variable 'foo'  not defined.", "foo"}, // ansible
 		{"mandatory msg", "foo | mandatory('set foo')", "set foo", "foo"},
 		{"default of undefined", "foo | default(bar)", "'bar' is undefined", "bar"},
+		{"undefined in result list", "[1, foo]", "'foo' is undefined", "foo"},
+		{"lazy list", "lazylistfoo", "'foo' is undefined", "foo"},
 	}
 	s := testScope()
 	s["lazyfoo"] = "{{ foo }}"
+	s["lazylistfoo"] = []any{"{{ foo }}"}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := Eval(tc.src, s)

@@ -58,6 +58,7 @@ var textFilters = map[string]*filterDef{
 		if err != nil {
 			return nil, err
 		}
+		w = min(w, maxRepeat)
 		s := pyStr(in)
 		n := utf8.RuneCountInString(s)
 		if w <= n {
@@ -80,7 +81,7 @@ var textFilters = map[string]*filterDef{
 				if err != nil {
 					return nil, err
 				}
-				pad = strings.Repeat(" ", max(n, 0))
+				pad = strings.Repeat(" ", min(max(n, 0), maxRepeat))
 			}
 		}
 		lines := strings.Split(pyStr(in), "\n")
@@ -354,7 +355,7 @@ func comment(text, style string, kw map[string]any) (any, error) {
 		b.WriteString(p["beginning"] + nl)
 	}
 	pc, _ := intArg(p["prefix_count"], "prefix_count")
-	for range max(pc, 0) {
+	for range min(max(pc, 0), 100) {
 		if p["prefix"] != nl {
 			b.WriteString(p["prefix"])
 		}
@@ -365,7 +366,7 @@ func comment(text, style string, kw map[string]any) (any, error) {
 	body = strings.ReplaceAll(body, dec+nl, strings.TrimRight(dec, " ")+nl)
 	b.WriteString(body)
 	qc, _ := intArg(p["postfix_count"], "postfix_count")
-	for range max(qc, 0) {
+	for range min(max(qc, 0), 100) {
 		b.WriteString(nl)
 		if p["postfix"] != nl {
 			b.WriteString(p["postfix"])

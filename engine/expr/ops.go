@@ -94,21 +94,20 @@ func repeat(seq any, n int) any {
 		n = 0
 	}
 	if s, ok := seq.(string); ok {
-		if len(s)*n > 1<<24 {
-			n = 0
-		}
+		n = min(n, maxRepeat/max(len(s), 1))
 		return strings.Repeat(s, n)
 	}
 	l := seq.([]any)
-	if len(l)*n > 1<<24 {
-		n = 0
-	}
+	n = min(n, maxRepeat/max(len(l), 1))
 	out := make([]any, 0, len(l)*n)
 	for range n {
 		out = append(out, l...)
 	}
 	return out
 }
+
+// maxRepeat caps "x" * n so a typo cannot exhaust memory.
+const maxRepeat = 1 << 24
 
 var errZeroDiv = fmt.Errorf("division by zero")
 

@@ -179,10 +179,10 @@ func (c *evalCtx) final(v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u, ok := v.(*Undefined); ok {
-		if u.soft {
-			return "", nil
-		}
+	if u, ok := v.(*Undefined); ok && u.soft {
+		return "", nil
+	}
+	if u := findUndefined(v); u != nil {
 		return nil, u.Err()
 	}
 	return v, nil
@@ -238,7 +238,14 @@ func (c *evalCtx) lazy(v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.render(&evalCtx{scope: c.scope, depth: c.depth + 1})
+	v, err = t.render(&evalCtx{scope: c.scope, depth: c.depth + 1})
+	var ue *UndefinedError
+	if errors.As(err, &ue) {
+		// The variable is undefined where it is used, so "is defined"
+		// and default see it as Ansible does.
+		return &Undefined{Name: ue.Name, Hint: ue.Msg}, nil
+	}
+	return v, err
 }
 
 // deep applies lazy to every string inside lists and maps, copying only

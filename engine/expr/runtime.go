@@ -114,11 +114,47 @@ func (c *evalCtx) variable(name string) (any, error) {
 	if name == "omit" {
 		return Omit, nil
 	}
-	v, ok := c.scope.Lookup(name)
+	raw, ok := c.scope.Lookup(name)
 	if !ok {
 		return &Undefined{Name: name}, nil
 	}
-	return c.lazy(v)
+	if shallowVars[name] {
+		return c.lazy(raw)
+	}
+	// Ansible templates a variable as a whole when it is used: a list
+	// holding "{{ missing }}" is itself undefined.
+	v, err := c.deep(raw)
+	if err != nil || same(v, norm(raw)) {
+		return v, err
+	}
+	if u := findUndefined(v); u != nil {
+		return u, nil
+	}
+	return v, nil
+}
+
+// shallowVars are the big variables that are templated key by key on
+// access, as Ansible's hostvars are, instead of all at once.
+var shallowVars = map[string]bool{"hostvars": true, "vars": true, "groups": true, "ansible_facts": true}
+
+func findUndefined(v any) *Undefined {
+	switch x := v.(type) {
+	case *Undefined:
+		return x
+	case []any:
+		for _, e := range x {
+			if u := findUndefined(e); u != nil {
+				return u
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if u := findUndefined(e); u != nil {
+				return u
+			}
+		}
+	}
+	return nil
 }
 
 // attr is Jinja's getattr: a.b looks for the key "b" when a has no

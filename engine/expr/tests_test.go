@@ -11,7 +11,10 @@ var testCases = []evalCase{
 	{"not defined", "missing is not defined", true},
 	{"undefined", "missing is undefined", true},
 	{"attr defined", "d.zz is defined", false},
-	{"attr of undefined defined", "missing.bar is defined", false}, // ansible
+	{"attr of undefined defined", "missing.bar is defined", false},   // ansible
+	{"lazy undefined is not defined", "lazyundef is defined", false}, // ansible
+	{"lazy undefined default", "lazyundef | default('d')", "d"},      // ansible
+	{"lazy undefined list", "lazyundeflist is defined", false},       // ansible
 	{"none", "nothing is none", true},
 	{"none undefined", "missing is none", false},
 	{"string", "s is string", true},

@@ -30,6 +30,7 @@ type childScope struct {
 	parent Scope
 }
 
+// Lookup prefers the loop variables over the parent scope.
 func (c *childScope) Lookup(name string) (any, bool) {
 	if v, ok := c.vars[name]; ok {
 		return v, true
@@ -68,6 +69,7 @@ func (u *Undefined) Err() *UndefinedError {
 	return &UndefinedError{Name: u.Name, Msg: msg}
 }
 
+// String returns the message a use of the value reports.
 func (u *Undefined) String() string { return u.Err().Msg }
 
 // UndefinedError reports the use of an undefined value. Its message is
@@ -77,6 +79,7 @@ type UndefinedError struct {
 	Msg  string
 }
 
+// Error returns Ansible's message, e.g. "'foo' is undefined".
 func (e *UndefinedError) Error() string { return e.Msg }
 
 // SyntaxError reports an expression or template that does not parse.
@@ -87,6 +90,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error names the offset and the text the error is in.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("template error at offset %d in %q: %s", e.Offset, e.Src, e.Msg)
 }

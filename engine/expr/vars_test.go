@@ -30,6 +30,8 @@ func testScope() MapScope {
 		"loop_a":             "{{ loop_b }}",
 		"loop_b":             "{{ loop_a }}",
 		"nothing":            nil,
+		"lazyundef":          "{{ missing }}",
+		"lazyundeflist":      []any{"{{ missing }}"},
 		"yes_str":            "yes",
 		"i64":                int64(5),
 		"u64":                uint64(7),

@@ -8,6 +8,9 @@ import (
 // fuzzers reach them too.
 func exercise(inv *Inventory) {
 	inv.reconcile()
+	if len(inv.hostOrder) > 2000 {
+		return // big ranges are valid but slow; they would starve the fuzzer
+	}
 	_, _ = inv.ListJSON(true)
 	_ = inv.GraphVars("all")
 	for _, p := range []string{"all", "web*:&db:!x", "~a.*", "g[0]", "localhost"} {

@@ -301,13 +301,12 @@ func (p *pyParser) strings() (any, error) {
 	var b strings.Builder
 	n := 0
 	for {
-		c := p.peek()
+		p.skipSpace()
 		start := p.pos
-		prefix := ""
 		for p.pos < len(p.src) && unicode.IsLetter(p.src[p.pos]) {
 			p.pos++
 		}
-		prefix = strings.ToLower(string(p.src[start:p.pos]))
+		prefix := strings.ToLower(string(p.src[start:p.pos]))
 		if (prefix != "" && !isStringPrefix(prefix)) || p.pos >= len(p.src) || (p.src[p.pos] != '\'' && p.src[p.pos] != '"') {
 			p.pos = start
 			if n == 0 {
@@ -315,7 +314,6 @@ func (p *pyParser) strings() (any, error) {
 			}
 			return b.String(), nil
 		}
-		_ = c
 		s, err := p.stringBody(strings.Contains(prefix, "r"))
 		if err != nil {
 			return nil, err

@@ -88,10 +88,22 @@ func (tl taskLoader) moduleCall(t *Task, n ast.Node, keys []*ast.MappingValueNod
 		}
 	}
 	t.Args = args
-	l.checkTemplates(doc, key.Value, args)
+	valueNodes := argValues(key.Value)
+	if extra != nil {
+		for k, n := range argValues(extra.Value) {
+			valueNodes[k] = n
+		}
+	}
+	for k, v := range args {
+		at, ok := valueNodes[k]
+		if !ok {
+			at = key.Value
+		}
+		l.checkTemplates(doc, at, v)
+	}
 	if _, errs := info.Decode(args, true); len(errs) > 0 {
 		for _, e := range errs {
-			at := key.Value
+			at := ast.Node(key.Key)
 			if p, ok := argNodes[e.Arg]; ok {
 				at = p
 			}
@@ -114,6 +126,17 @@ func argPositions(n ast.Node) map[string]ast.Node {
 	if entries, ok := yamlx.Mapping(n); ok {
 		for _, e := range entries {
 			out[yamlx.KeyString(e)] = e.Key
+		}
+	}
+	return out
+}
+
+// argValues maps each argument key of a mapping node to its value node.
+func argValues(n ast.Node) map[string]ast.Node {
+	out := map[string]ast.Node{}
+	if entries, ok := yamlx.Mapping(n); ok {
+		for _, e := range entries {
+			out[yamlx.KeyString(e)] = e.Value
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package playbook
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -314,7 +315,7 @@ func (l *Loader) checkExpr(doc *yamlx.Doc, n ast.Node, v any) {
 			err = expr.Check(x)
 		}
 		if err != nil {
-			l.add(doc.Errorf(n, "bad expression %q: %v", x, err))
+			l.add(exprError(doc, n, x, "bad expression", err))
 		}
 	case []any:
 		for _, e := range x {
@@ -329,7 +330,7 @@ func (l *Loader) checkTemplates(doc *yamlx.Doc, n ast.Node, v any) {
 	case string:
 		if expr.IsTemplate(x) {
 			if err := expr.CheckTemplate(x); err != nil {
-				l.add(doc.Errorf(n, "bad template %q: %v", x, err))
+				l.add(exprError(doc, n, x, "bad template", err))
 			}
 		}
 	case []any:
@@ -341,4 +342,14 @@ func (l *Loader) checkTemplates(doc *yamlx.Doc, n ast.Node, v any) {
 			l.checkTemplates(doc, n, e)
 		}
 	}
+}
+
+// exprError places an expression's syntax error at its column when the
+// expression is written on one line.
+func exprError(doc *yamlx.Doc, n ast.Node, text, what string, err error) *diag.Error {
+	var se *expr.SyntaxError
+	if errors.As(err, &se) {
+		return doc.ErrorAt(n, text, se.Offset, "%s %q: %s", what, text, se.Msg)
+	}
+	return doc.Errorf(n, "%s %q: %v", what, text, err)
 }

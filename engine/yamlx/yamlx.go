@@ -73,6 +73,28 @@ func Load(file string, src []byte) (any, error) {
 	return d.Value(d.Root)
 }
 
+// ErrorAt makes a diag.Error at a byte offset inside a scalar node's text,
+// when the node holds text on one line as written (plain or quoted);
+// otherwise at the node.
+func (d *Doc) ErrorAt(n ast.Node, text string, offset int, format string, args ...any) *diag.Error {
+	e := d.Errorf(n, format, args...)
+	lines := strings.Split(string(d.Src), "\n")
+	if e.Line < 1 || e.Line > len(lines) || e.Col < 1 || e.Col > len(lines[e.Line-1]) {
+		return e
+	}
+	rest := lines[e.Line-1][e.Col-1:]
+	switch {
+	case strings.HasPrefix(rest, text):
+		e.Col += offset
+	case len(rest) > 0 && (rest[0] == '"' || rest[0] == '\'') && strings.HasPrefix(rest[1:], text):
+		e.Col += offset + 1
+	default:
+		return e
+	}
+	e.Excerpt = diag.Excerpt(d.Src, e.Line, e.Col)
+	return e
+}
+
 // Errorf makes a diag.Error at a node's position, with the source excerpt.
 func (d *Doc) Errorf(n ast.Node, format string, args ...any) *diag.Error {
 	e := Errorf(d.File, n, format, args...)
@@ -80,10 +102,23 @@ func (d *Doc) Errorf(n ast.Node, format string, args ...any) *diag.Error {
 	return e
 }
 
-// Pos returns a node's line and column (1-based).
+// Pos returns a node's line and column (1-based). A mapping is placed at
+// its first key, not at the colon goccy records.
 func Pos(n ast.Node) (line, col int) {
 	if n == nil {
 		return 0, 0
+	}
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		if len(m.Values) > 0 && !m.IsFlowStyle {
+			return Pos(m.Values[0])
+		}
+	case *ast.MappingValueNode:
+		if m.Key != nil {
+			return Pos(m.Key)
+		}
+	case *ast.AnchorNode:
+		return Pos(m.Value)
 	}
 	tk := n.GetToken()
 	if tk == nil || tk.Position == nil {
