@@ -9,6 +9,7 @@ import (
 
 	"github.com/cutover/cutover/engine/inventory"
 	"github.com/cutover/cutover/engine/playbook"
+	"github.com/cutover/cutover/engine/runner"
 )
 
 // listPlaybooks prints --list-hosts, --list-tasks and --list-tags in
@@ -46,7 +47,7 @@ func listPlaybooks(w io.Writer, inv *inventory.Inventory, books []*playbook.Play
 				listTasks(w, section, play.Tags, f, &playTags)
 			}
 			if f.listTags {
-				playTags = uniqueSorted(append(playTags, play.Tags...))
+				playTags = uniqueSorted(playTags)
 				fmt.Fprintf(w, "      TASK TAGS: [%s]\n", strings.Join(playTags, ", "))
 			}
 			allTags = append(allTags, playTags...)
@@ -64,7 +65,10 @@ func listTasks(w io.Writer, tasks []*playbook.Task, inherited []string, f *runFl
 			listTasks(w, t.Always, tags, f, seen)
 			continue
 		}
-		*seen = append(*seen, t.Tags...)
+		if !runner.TagsSelected(tags, f.tags, f.skipTags) {
+			continue
+		}
+		*seen = append(*seen, tags...)
 		if t.Module == "meta" {
 			continue
 		}

@@ -99,6 +99,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"unknown keyword", "x | default(nope=1)", 4, "unexpected keyword argument 'nope'"},
 		{"empty", "  ", 0, "empty expression"},
 		{"not callable", "x.y(1)(2)", 6, "cannot be called"},
+		{"missing required", "x | replace('a')", 4, "missing required argument 'new'"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

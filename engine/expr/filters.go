@@ -65,6 +65,11 @@ func (f *filterDef) check(a argList) error {
 			return fmt.Errorf("unexpected keyword argument '%s'", k)
 		}
 	}
+	for i := len(a.pos); i < f.required; i++ {
+		if !contains1(a.kwKeys, f.params[i]) {
+			return fmt.Errorf("missing required argument '%s'", f.params[i])
+		}
+	}
 	return nil
 }
 

@@ -251,7 +251,7 @@ func (pr *playRun) selected(t *playbook.Task, in *inherited) bool {
 		return true
 	}
 	tags := append(slices.Clone(in.tags), t.Tags...)
-	if !tagsSelected(tags, pr.r.Options.Tags, pr.r.Options.SkipTags) {
+	if !TagsSelected(tags, pr.r.Options.Tags, pr.r.Options.SkipTags) {
 		return false
 	}
 	if !pr.r.started {
@@ -268,9 +268,9 @@ func (pr *playRun) selected(t *playbook.Task, in *inherited) bool {
 	return true
 }
 
-// tagsSelected follows Ansible: "always" runs unless skipped, "never" only
+// TagsSelected follows Ansible: "always" runs unless skipped, "never" only
 // when asked for, "all", "tagged" and "untagged" are special.
-func tagsSelected(tags, only, skip []string) bool {
+func TagsSelected(tags, only, skip []string) bool {
 	has := func(list []string, s string) bool { return slices.Contains(list, s) }
 	if len(skip) > 0 {
 		if has(skip, "all") || has(skip, "tagged") && len(tags) > 0 || has(skip, "untagged") && len(tags) == 0 {
