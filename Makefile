@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/cutover
 DEMO_ROOT ?= /tmp/cutover-demo
 
-.PHONY: build demo test test-short fuzz readme clean
+.PHONY: build demo test fuzz readme clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/cutover
@@ -28,3 +28,7 @@ readme: build
 
 clean:
 	rm -rf bin
+
+# Each fuzz target for 60 s (CI runs them for a few seconds in `make test`).
+fuzz:
+	FUZZTIME=60s ./scripts/fuzz.sh

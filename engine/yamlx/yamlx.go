@@ -267,9 +267,9 @@ func (d *Doc) value(n ast.Node, depth int) (any, error) {
 	case *ast.LiteralNode:
 		return t.Value.Value, nil
 	case *ast.MappingNode:
-		return d.mapping(t.Values, depth)
+		return asValue(d.mapping(t.Values, depth))
 	case *ast.MappingValueNode:
-		return d.mapping([]*ast.MappingValueNode{t}, depth)
+		return asValue(d.mapping([]*ast.MappingValueNode{t}, depth))
 	case *ast.SequenceNode:
 		out := make([]any, 0, len(t.Values))
 		for _, item := range t.Values {
@@ -284,6 +284,14 @@ func (d *Doc) value(n ast.Node, depth int) (any, error) {
 		return nil, nil
 	}
 	return nil, d.Errorf(n, "unsupported YAML node %s", n.Type())
+}
+
+// asValue keeps a failed mapping from becoming a non-nil interface.
+func asValue(m map[string]any, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Vault is the ciphertext of a value tagged !vault, decrypted later.
