@@ -40,7 +40,7 @@ func (setFactModule) Plan(_ context.Context, _ *module.Env, args module.Args) (*
 	if len(facts) == 0 {
 		return nil, fmt.Errorf("No key/value pairs provided, at least one is required for this action to succeed")
 	}
-	return &module.Change{Result: &module.Result{Facts: facts, Data: map[string]any{"ansible_facts": facts}}}, nil
+	return &module.Change{Result: &module.Result{Vars: facts, Data: map[string]any{"ansible_facts": facts}}}, nil
 }
 
 func (setFactModule) Apply(context.Context, module.MutableHost, *module.Change) (*module.Result, error) {

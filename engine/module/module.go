@@ -157,8 +157,12 @@ type Result struct {
 	Skipped bool
 	Msg     string
 	Data    map[string]any
-	// Facts become host variables (set_fact, gathered facts).
+	// Facts are gathered facts: host variables of low precedence, also
+	// seen under ansible_facts.
 	Facts map[string]any
+	// Vars are set_fact's host variables: above task vars, as high as
+	// registered results.
+	Vars map[string]any
 	// IncludedVars become host variables just below set_fact's
 	// (include_vars), as in Ansible's precedence.
 	IncludedVars map[string]any

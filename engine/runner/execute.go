@@ -24,6 +24,7 @@ type taskOutcome struct {
 	lines    []*HostResult // what to print, in order
 	register map[string]any
 	facts    map[string]any
+	vars     map[string]any // set_fact
 	included map[string]any
 	changed  bool
 	meta     string
@@ -362,6 +363,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 			agg.status, agg.ignored = StatusFailed, true
 		}
 		agg.facts = mergeMaps(agg.facts, one.facts)
+		agg.vars = mergeMaps(agg.vars, one.vars)
 		agg.included = mergeMaps(agg.included, one.included)
 		if lc := t.LoopControl.Pause; lc > 0 && i < len(items)-1 {
 			time.Sleep(time.Duration(lc * float64(time.Second)))

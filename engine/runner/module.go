@@ -256,7 +256,7 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 	}
 	line := &HostResult{Host: h.name, Delegate: delegate, Task: name, Module: info.Name, Status: status, Result: shown,
 		Verbose: res.Verbose && !noLog, ShowDiffs: diff && !noLog && (changed || check), Diffs: planDiffs(change)}
-	return &taskOutcome{status: status, register: reg, facts: res.Facts, included: res.IncludedVars,
+	return &taskOutcome{status: status, register: reg, facts: res.Facts, vars: res.Vars, included: res.IncludedVars,
 		changed: changed, meta: res.Meta, lines: []*HostResult{line}}
 }
 
@@ -375,6 +375,9 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	for k, v := range out.facts {
 		h.facts[k] = v
 	}
+	for k, v := range out.vars {
+		h.registered[k] = v
+	}
 	for k, v := range out.included {
 		h.includedVars[k] = v
 	}
@@ -411,8 +414,8 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 			r.count(h.name, func(s *Stats) { s.Rescued++ })
 			h.failed = true
 			h.mu.Lock()
-			h.facts["ansible_failed_task"] = map[string]any{"name": t.Name, "action": t.Module}
-			h.facts["ansible_failed_result"] = out.register
+			h.registered["ansible_failed_task"] = map[string]any{"name": t.Name, "action": t.Module}
+			h.registered["ansible_failed_result"] = out.register
 			h.mu.Unlock()
 		default:
 			r.count(h.name, func(s *Stats) { s.Failed++ })

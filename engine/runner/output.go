@@ -49,7 +49,7 @@ type Stats struct {
 type Reporter interface {
 	PlayStart(name string)
 	TaskStart(name string, handler bool)
-	Included(file string, hosts []string)
+	Included(file string, hosts []string, item *string)
 	Result(r *HostResult)
 	Retrying(host, task string, left int)
 	Warning(msg string)
@@ -112,11 +112,15 @@ func (t *TextReporter) TaskStart(name string, handler bool) {
 	t.banner(kind + " [" + name + "]")
 }
 
-// Included prints "included: file for hosts".
-func (t *TextReporter) Included(file string, hosts []string) {
+// Included prints "included: file for hosts", with the loop item.
+func (t *TextReporter) Included(file string, hosts []string, item *string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	fmt.Fprintln(t.W, t.paint(colorSkip, fmt.Sprintf("included: %s for %s", file, strings.Join(hosts, ", "))))
+	line := fmt.Sprintf("included: %s for %s", file, strings.Join(hosts, ", "))
+	if item != nil {
+		line += " => (item=" + *item + ")"
+	}
+	fmt.Fprintln(t.W, t.paint(colorSkip, line))
 }
 
 // Result prints one host's (or item's) outcome, diffs first.
@@ -368,8 +372,12 @@ func (j *JSONReporter) TaskStart(name string, handler bool) {
 }
 
 // Included emits {"event":"included"}.
-func (j *JSONReporter) Included(file string, hosts []string) {
-	j.emit(map[string]any{"event": "included", "file": file, "hosts": hosts})
+func (j *JSONReporter) Included(file string, hosts []string, item *string) {
+	ev := map[string]any{"event": "included", "file": file, "hosts": hosts}
+	if item != nil {
+		ev["item"] = *item
+	}
+	j.emit(ev)
 }
 
 // Result emits {"event":"host_result"} with the status and result.

@@ -96,13 +96,18 @@ func (r *Runner) Run(ctx context.Context, books []*playbook.Playbook) (*Outcome,
 	if r.Options.Forks <= 0 {
 		r.Options.Forks = 10
 	}
+plays:
 	for _, pb := range books {
 		for _, play := range pb.Plays {
 			if err := ctx.Err(); err != nil {
 				return r.outcome(), err
 			}
-			if err := r.runPlay(ctx, play); err != nil {
+			broken, err := r.runPlay(ctx, play)
+			if err != nil {
 				return r.outcome(), err
+			}
+			if broken {
+				break plays // as Ansible: a batch that failed whole ends the run
 			}
 		}
 	}
@@ -173,14 +178,16 @@ type playRun struct {
 	aborted  bool // any_errors_fatal or max_fail_percentage
 }
 
-func (r *Runner) runPlay(ctx context.Context, play *playbook.Play) error {
+// runPlay runs one play; broken reports that a whole batch failed (or
+// any_errors_fatal / max_fail_percentage stopped it), which ends the run.
+func (r *Runner) runPlay(ctx context.Context, play *playbook.Play) (broken bool, err error) {
 	name := play.Name
 	if name == "" {
 		name = play.Hosts
 	}
 	pattern, err := expr.RenderString(play.Hosts, expr.MapScope(r.Options.ExtraVars))
 	if err != nil {
-		return fmt.Errorf("%s: hosts: %w", play.Pos, err)
+		return false, fmt.Errorf("%s: hosts: %w", play.Pos, err)
 	}
 	if play.Name != "" && module.Templated(play.Name) {
 		if n, err := expr.RenderString(play.Name, expr.MapScope(r.Options.ExtraVars)); err == nil {
@@ -189,36 +196,53 @@ func (r *Runner) runPlay(ctx context.Context, play *playbook.Play) error {
 	}
 	selected, err := r.Inventory.Select(pattern)
 	if err != nil {
-		return fmt.Errorf("%s: hosts: %w", play.Pos, err)
+		return false, fmt.Errorf("%s: hosts: %w", play.Pos, err)
 	}
 	if r.Options.Limit != "" {
 		if selected, err = r.Inventory.Limit(selected, r.Options.Limit); err != nil {
-			return fmt.Errorf("--limit: %w", err)
+			return false, fmt.Errorf("--limit: %w", err)
 		}
-	}
-	r.Reporter.PlayStart(name)
-	if len(selected) == 0 {
-		r.Reporter.Message("skipping: no hosts matched")
-		return nil
 	}
 	pr := &playRun{r: r, play: play, playVars: play.Vars}
 	for _, h := range selected {
 		s := r.state(h)
-		s.failed, s.ended = false, false
-		if !s.unreachable {
+		s.ended = false
+		// Hosts that failed or could not be reached in an earlier play
+		// sit out the rest of the run, as in Ansible.
+		if !s.unreachable && !s.failed {
 			pr.all = append(pr.all, s)
 		}
 	}
+	if len(pr.all) == 0 {
+		r.Reporter.PlayStart(name)
+		r.Reporter.Message("skipping: no hosts matched")
+		return false, nil
+	}
 	for _, batch := range batches(pr.all, play.Serial) {
 		pr.batch = batch
+		r.Reporter.PlayStart(name)
 		if err := pr.runBatch(ctx); err != nil {
-			return err
+			return false, err
 		}
-		if pr.ended || pr.aborted {
+		if pr.aborted || len(pr.active()) == 0 && pr.allFailed() {
+			return true, nil
+		}
+		if pr.ended {
 			break
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// allFailed reports whether every host of the batch failed or was
+// unreachable.
+func (pr *playRun) allFailed() bool {
+	for _, h := range pr.batch {
+		if !h.failed && !h.unreachable {
+			return false
+		}
+	}
+	return true
 }
 
 // batches splits hosts as serial asks: numbers, percentages, or a list of

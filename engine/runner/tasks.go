@@ -54,9 +54,8 @@ func (pr *playRun) runTasks(ctx context.Context, tasks []*playbook.Task, hosts [
 		}
 		hosts = stillActive(hosts)
 		if len(hosts) == 0 {
-			if in.block == nil && !pr.noHosts && pr.anyFailed() {
-				pr.noHosts = true
-				pr.r.Reporter.Message("\nNO MORE HOSTS LEFT " + strings.Repeat("*", 61))
+			if in.block == nil && pr.anyFailed() {
+				pr.noMoreHosts()
 			}
 			return
 		}
@@ -128,19 +127,21 @@ func (pr *playRun) runBlock(ctx context.Context, b *playbook.Task, hosts []*host
 	}
 }
 
-// runInclude expands include_tasks per host and runs each file on the
-// hosts that included it.
+// runInclude expands include_tasks per host (and loop item), reports
+// every expansion, then runs each file on the hosts that included it.
 func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*hostState, in *inherited) {
 	if !pr.selected(t, in) {
 		return
 	}
 	type expansion struct {
 		path  string
+		label *string
 		vars  map[string]any
 		hosts []*hostState
 	}
 	var order []*expansion
 	byKey := map[string]*expansion{}
+	pr.r.Reporter.TaskStart(pr.taskName(t, hosts, in), in.handler)
 	for _, h := range hosts {
 		sc := pr.scopeFor(h, t, in)
 		items, looped, err := pr.loopItems(t, sc)
@@ -153,10 +154,13 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 		}
 		for i, item := range items {
 			isc := sc
-			extra := map[string]any{}
+			vars := map[string]any{}
+			var label *string
 			if looped {
-				extra = loopVars(t, item, i, items)
-				isc = sc.with(extra)
+				vars = loopVars(t, item, i, items)
+				isc = sc.with(vars)
+				l := itemLabel(t, item, isc)
+				label = &l
 			}
 			ok, err := pr.conditionsHold(t, isc, in)
 			if err != nil {
@@ -174,47 +178,44 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 			if !filepath.IsAbs(name) {
 				name = filepath.Join(t.Dir, name)
 			}
+			if abs, err := filepath.Abs(name); err == nil {
+				name = abs
+			}
 			for k, v := range t.Vars {
-				extra[k] = v
+				vars[k] = v
 			}
 			key := fmt.Sprintf("%s\x00%d", name, i)
 			e, ok := byKey[key]
 			if !ok {
-				e = &expansion{path: name, vars: extra}
+				e = &expansion{path: name, label: label, vars: vars}
 				byKey[key] = e
 				order = append(order, e)
 			}
 			e.hosts = append(e.hosts, h)
-			if e.vars == nil {
-				e.vars = extra
-			}
-			_ = pr.perHost(e.hosts)
+			pr.r.count(h.name, func(s *Stats) { s.OK++ })
 		}
 	}
 	for _, e := range order {
-		tasks, err := pr.loadInclude(e.path)
 		names := make([]string, len(e.hosts))
 		for i, h := range e.hosts {
 			names[i] = h.name
 		}
+		pr.r.Reporter.Included(e.path, names, e.label)
+	}
+	for _, e := range order {
+		tasks, err := pr.loadInclude(e.path)
 		if err != nil {
 			for _, h := range e.hosts {
 				pr.failHost(h, t, in, err)
 			}
 			continue
 		}
-		pr.r.Reporter.Included(e.path, names)
-		for _, h := range e.hosts {
-			pr.r.count(h.name, func(s *Stats) { s.OK++ })
-		}
 		sub := *in
 		sub.includeVars = mergeMaps(in.includeVars, e.vars)
 		sub.tags = append(slices.Clone(in.tags), t.Tags...)
-		pr.runTasks(ctx, tasks, e.hosts, &sub)
+		pr.runTasks(ctx, tasks, stillActive(e.hosts), &sub)
 	}
 }
-
-func (pr *playRun) perHost(h []*hostState) int { return len(h) }
 
 func mergeMaps(a, b map[string]any) map[string]any {
 	out := make(map[string]any, len(a)+len(b))
@@ -311,6 +312,7 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostS
 		return
 	}
 	if t.Module == "meta" {
+		pr.r.Reporter.TaskStart(pr.taskName(t, hosts, in), in.handler)
 		pr.runMeta(ctx, t, hosts, in)
 		return
 	}
@@ -353,9 +355,14 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostS
 				h.registered[t.Register] = outcomes[0].register
 				h.mu.Unlock()
 			}
+			h.mu.Lock()
 			for k, v := range outcomes[0].facts {
 				h.facts[k] = v
 			}
+			for k, v := range outcomes[0].vars {
+				h.registered[k] = v
+			}
+			h.mu.Unlock()
 		}
 	}
 	pr.afterTask(t, targets, outcomes)
@@ -409,10 +416,23 @@ func (pr *playRun) afterTask(t *playbook.Task, hosts []*hostState, outs []*taskO
 			}
 		}
 		pr.aborted = true
+		pr.noMoreHosts()
 		return
 	}
 	if pr.failurePercentExceeded() {
 		pr.aborted = true
+		pr.noMoreHosts()
+		// ansible-playbook prints the banner a second time here (its
+		// strategy and its executor both do); keep the output identical.
+		pr.r.Reporter.Message("\nNO MORE HOSTS LEFT " + strings.Repeat("*", 61))
+	}
+}
+
+// noMoreHosts prints Ansible's banner for a play that has no hosts left.
+func (pr *playRun) noMoreHosts() {
+	if !pr.noHosts {
+		pr.noHosts = true
+		pr.r.Reporter.Message("\nNO MORE HOSTS LEFT " + strings.Repeat("*", 61))
 	}
 }
 
