@@ -123,7 +123,8 @@ func (blockInFileModule) Plan(ctx context.Context, env *module.Env, args module.
 	msg = attrMsg(msg, w.attrsReported())
 	c := &module.Change{Action: w.action(), Summary: msg, Data: &fileEditPlan{write: w, msg: msg}}
 	c.Diffs = w.contentDiffs(p+" (content)", old)
-	c.Result = &module.Result{Changed: c.Action != module.None, Msg: msg, Data: map[string]any{}}
+	// Ansible reports msg even when it is empty.
+	c.Result = &module.Result{Changed: c.Action != module.None, Msg: msg, Data: map[string]any{"msg": msg}}
 	return c, nil
 }
 

@@ -140,7 +140,8 @@ func (lineInFileModule) Plan(ctx context.Context, env *module.Env, args module.A
 	}
 	c := &module.Change{Action: w.action(), Summary: msg, Data: &fileEditPlan{write: w, msg: msg, data: extra}}
 	c.Diffs = w.contentDiffs(p+" (content)", old)
-	res := map[string]any{"backup": ""}
+	// Ansible reports msg even when it is empty.
+	res := map[string]any{"backup": "", "msg": msg}
 	for k, v := range extra {
 		res[k] = v
 	}

@@ -109,7 +109,8 @@ func (replaceModule) Plan(ctx context.Context, env *module.Env, args module.Args
 	if w.Attrs.any() {
 		c.Diffs = append(c.Diffs, w.Attrs.attrDiff(p))
 	}
-	c.Result = &module.Result{Changed: c.Action != module.None, Msg: msg, Data: map[string]any{}}
+	// Ansible reports msg even when it is empty.
+	c.Result = &module.Result{Changed: c.Action != module.None, Msg: msg, Data: map[string]any{"msg": msg}}
 	return c, nil
 }
 
