@@ -96,7 +96,7 @@ func (m commandModule) Plan(ctx context.Context, env *module.Env, args module.Ar
 		} else if fi != nil {
 			return &module.Change{Action: module.None, Result: &module.Result{
 				Msg:  fmt.Sprintf("%s not run command since '%s' exists", would, p),
-				Data: map[string]any{"cmd": display, "rc": 0, "stdout": "skipped, since " + p + " exists", "stdout_lines": []any{"skipped, since " + p + " exists"}, "stderr": "", "stderr_lines": []any{}}}}, nil
+				Data: map[string]any{"cmd": display, "rc": 0, "stdout": "skipped, since " + p + " exists", "stdout_lines": []any{"skipped, since " + p + " exists"}, "stderr": "", "stderr_lines": []any{}, "start": nil, "end": nil, "delta": nil}}}, nil
 		}
 	}
 	if p := argString(args, "removes"); p != "" {
@@ -105,7 +105,7 @@ func (m commandModule) Plan(ctx context.Context, env *module.Env, args module.Ar
 		} else if fi == nil {
 			return &module.Change{Action: module.None, Result: &module.Result{
 				Msg:  fmt.Sprintf("%s not run command since '%s' does not exist", would, p),
-				Data: map[string]any{"cmd": display, "rc": 0, "stdout": "skipped, since " + p + " does not exist", "stdout_lines": []any{"skipped, since " + p + " does not exist"}, "stderr": "", "stderr_lines": []any{}}}}, nil
+				Data: map[string]any{"cmd": display, "rc": 0, "stdout": "skipped, since " + p + " does not exist", "stdout_lines": []any{"skipped, since " + p + " does not exist"}, "stderr": "", "stderr_lines": []any{}, "start": nil, "end": nil, "delta": nil}}}, nil
 		}
 	}
 	return &module.Change{Action: module.Invoke, Summary: fmt.Sprint(display),
@@ -133,7 +133,7 @@ func (m commandModule) Apply(ctx context.Context, h module.MutableHost, c *modul
 		"cmd": p.display, "rc": res.RC,
 		"stdout": stdout, "stderr": stderr,
 		"stdout_lines": lines(stdout), "stderr_lines": lines(stderr),
-		"start": pyTime(start), "end": pyTime(end), "delta": pyDelta(end.Sub(start)),
+		"start": pyTime(start), "end": pyTime(end), "delta": pyDelta(end.Sub(start)), "msg": "",
 	}}
 	if res.RC != 0 {
 		out.Failed = true

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -276,6 +277,9 @@ func (p *copyPlan) apply(ctx context.Context, h module.MutableHost) (*module.Res
 	}
 	data := pathInfo(ctx, h, p.dest)
 	data["dest"], data["checksum"] = p.dest, p.sum
+	if p.write.Write {
+		data["md5sum"] = fmt.Sprintf("%x", md5.Sum(p.write.Data))
+	}
 	if p.src != "" {
 		data["src"] = p.src
 	}

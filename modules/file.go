@@ -117,6 +117,9 @@ func (fileModule) Apply(ctx context.Context, h module.MutableHost, c *module.Cha
 
 func withPathInfo(ctx context.Context, h module.Host, p string) map[string]any {
 	data := pathInfo(ctx, h, p)
+	if len(data) == 0 {
+		data["state"] = "absent"
+	}
 	data["path"] = p
 	return data
 }
@@ -227,7 +230,7 @@ func planDirectory(ctx context.Context, h module.Host, p string, fi *module.File
 		return finish(ctx, h, module.Create, "create directory "+p, plan, before, after), nil
 	case "directory":
 	default:
-		return failedPlan(fmt.Sprintf("%s already exists as a %s", p, prev), map[string]any{"path": p}), nil
+		return failedPlan(fmt.Sprintf("%s already exists as a %s", p, prev), withPathInfo(ctx, h, p)), nil
 	}
 	steps, err := attrSteps(p, fi, attrs, before, after)
 	if err != nil {
@@ -305,12 +308,12 @@ func planLink(ctx context.Context, h module.Host, p string, fi *module.FileInfo,
 	}
 	switch {
 	case prev == "directory" && !force, prev == "file" && !force:
-		return failedPlan(fmt.Sprintf("refusing to convert from %s to symlink for %s", prev, p), map[string]any{"path": p}), nil
+		return failedPlan(fmt.Sprintf("refusing to convert from %s to symlink for %s", prev, p), withPathInfo(ctx, h, p)), nil
 	case prev == "directory":
 		if empty, err := dirEmpty(ctx, h, p); err != nil {
 			return nil, err
 		} else if !empty {
-			return failedPlan(fmt.Sprintf("the directory %s is not empty, refusing to convert it", p), map[string]any{"path": p}), nil
+			return failedPlan(fmt.Sprintf("the directory %s is not empty, refusing to convert it", p), withPathInfo(ctx, h, p)), nil
 		}
 	}
 	before, after := map[string]any{"path": p}, map[string]any{"path": p}

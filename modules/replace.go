@@ -81,7 +81,7 @@ func (replaceModule) Plan(ctx context.Context, env *module.Env, args module.Args
 		m := sre.FindStringSubmatchIndex(contents)
 		if m == nil {
 			msg := "Pattern for before/after params did not match the given file: " + pattern
-			return &module.Change{Action: module.None, Result: &module.Result{Msg: msg}}, nil
+			return &module.Change{Action: module.None, Result: &module.Result{Msg: msg, Data: map[string]any{"rc": 0}}}, nil
 		}
 		g := sre.SubexpIndex("subsection")
 		start, end = m[2*g], m[2*g+1]
@@ -102,7 +102,7 @@ func (replaceModule) Plan(ctx context.Context, env *module.Env, args module.Args
 	}
 	w.Backup, w.Validate = argBool(args, "backup"), validate
 	msg = attrMsg(msg, w.attrsReported())
-	c := &module.Change{Action: w.action(), Summary: msg, Data: &fileEditPlan{write: w, msg: msg}}
+	c := &module.Change{Action: w.action(), Summary: msg, Data: &fileEditPlan{write: w, msg: msg, data: map[string]any{"rc": 0}}}
 	if w.Write {
 		c.Diffs = append(c.Diffs, module.Diff{BeforeHeader: p, AfterHeader: p, Before: contents, After: data})
 	}
@@ -110,7 +110,7 @@ func (replaceModule) Plan(ctx context.Context, env *module.Env, args module.Args
 		c.Diffs = append(c.Diffs, w.Attrs.attrDiff(p))
 	}
 	// Ansible reports msg even when it is empty.
-	c.Result = &module.Result{Changed: c.Action != module.None, Msg: msg, Data: map[string]any{"msg": msg}}
+	c.Result = &module.Result{Changed: c.Action != module.None, Msg: msg, Data: map[string]any{"msg": msg, "rc": 0}}
 	return c, nil
 }
 

@@ -126,7 +126,7 @@ func (c *evalCtx) filter(name string, in, args, kw any) (any, error) {
 			}
 		}
 		var err error
-		if in, err = c.deep(in); err != nil {
+		if in, err = c.settle(in); err != nil {
 			return nil, err
 		}
 	}

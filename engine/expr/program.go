@@ -33,6 +33,20 @@ type evalEnv struct {
 type evalCtx struct {
 	scope Scope
 	depth int
+	// shallow is set once a big variable (hostvars...) was read whole:
+	// only then can raw templates reach a result and need rendering.
+	// Other values are rendered when looked up, and rendering a computed
+	// string again would break `{{ '{{' }}` and template host data.
+	shallow bool
+}
+
+// settle renders raw templates left inside v when a shallow variable may
+// have put them there.
+func (c *evalCtx) settle(v any) (any, error) {
+	if !c.shallow {
+		return v, nil
+	}
+	return c.deep(v)
 }
 
 // maxLazyDepth bounds nested rendering of variables that refer to each other.
@@ -175,7 +189,7 @@ func (p *Program) run(c *evalCtx) (any, error) {
 
 // final renders templated strings left in a result and rejects Undefined.
 func (c *evalCtx) final(v any) (any, error) {
-	v, err := c.deep(v)
+	v, err := c.settle(v)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +199,7 @@ func (c *evalCtx) final(v any) (any, error) {
 	if u := findUndefined(v); u != nil {
 		return nil, u.Err()
 	}
-	return v, nil
+	return plain(v), nil
 }
 
 // wrapTop adds the expression to errors other than undefined and syntax
@@ -227,6 +241,9 @@ func Eval(src string, s Scope) (any, error) {
 // lazy renders a variable's value when it is a string holding a template,
 // as Ansible templates variables when they are used.
 func (c *evalCtx) lazy(v any) (any, error) {
+	if _, ok := v.(Unsafe); ok {
+		return v, nil // data, never a template; norm unwraps it where used
+	}
 	s, ok := v.(string)
 	if !ok || !IsTemplate(s) {
 		return norm(v), nil
@@ -251,6 +268,9 @@ func (c *evalCtx) lazy(v any) (any, error) {
 // deep applies lazy to every string inside lists and maps, copying only
 // containers that change.
 func (c *evalCtx) deep(v any) (any, error) {
+	if _, ok := v.(Unsafe); ok {
+		return v, nil // kept marked inside containers; norm unwraps it for use
+	}
 	switch x := norm(v).(type) {
 	case string:
 		return c.lazy(x)

@@ -79,6 +79,11 @@ func init() {
 		},
 		"__undef": func(a ...any) (any, error) { return &Undefined{Hint: a[0].(string), soft: true}, nil },
 	}
+	for name, h := range helpers {
+		if !lookupHelpers[name] {
+			helpers[name] = taint(h)
+		}
+	}
 }
 
 func compareOp(op string, a, b any) (bool, error) {
@@ -118,7 +123,11 @@ func (c *evalCtx) variable(name string) (any, error) {
 	if !ok {
 		return &Undefined{Name: name}, nil
 	}
+	if _, ok := raw.(Unsafe); ok {
+		return raw, nil
+	}
 	if shallowVars[name] {
+		c.shallow = true
 		return c.lazy(raw)
 	}
 	// Ansible templates a variable as a whole when it is used: a list
@@ -316,4 +325,78 @@ func intArg(v any, what string) (int, error) {
 		return 0, x.Err()
 	}
 	return 0, fmt.Errorf("%s must be an integer, got %s", what, pyType(v))
+}
+
+// lookupHelpers return stored values as they are, marks included.
+var lookupHelpers = map[string]bool{"__v": true, "__attr": true, "__item": true}
+
+// taint marks what a helper computes from Unsafe data as Unsafe too, so
+// text that came from a host is never rendered as a template later, not
+// even after a filter or a concatenation has copied it.
+func taint(h helper) helper {
+	return func(a ...any) (any, error) {
+		v, err := h(a...)
+		if err != nil || v == nil {
+			return v, err
+		}
+		for _, x := range a {
+			if hasUnsafe(x, 0) {
+				return MarkUnsafe(v), nil
+			}
+		}
+		return v, nil
+	}
+}
+
+// hasUnsafe reports whether v holds an Unsafe string, looking a few levels
+// deep: registered results are shallow.
+func hasUnsafe(v any, depth int) bool {
+	switch x := v.(type) {
+	case Unsafe:
+		return true
+	case []any:
+		if depth < 4 {
+			for _, e := range x {
+				if hasUnsafe(e, depth+1) {
+					return true
+				}
+			}
+		}
+	case map[string]any:
+		if depth < 4 {
+			for _, e := range x {
+				if hasUnsafe(e, depth+1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// plain strips Unsafe marks for callers outside this package.
+func plain(v any) any {
+	switch x := v.(type) {
+	case Unsafe:
+		return string(x)
+	case []any:
+		if !hasUnsafe(x, 0) {
+			return x
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plain(e)
+		}
+		return out
+	case map[string]any:
+		if !hasUnsafe(x, 0) {
+			return x
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plain(e)
+		}
+		return out
+	}
+	return v
 }

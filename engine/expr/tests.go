@@ -58,7 +58,7 @@ func (c *evalCtx) test(name string, v, args any, kw map[string]any) (any, error)
 	}
 	if _, undef := v.(*Undefined); !undef {
 		var err error
-		if v, err = c.deep(v); err != nil {
+		if v, err = c.settle(v); err != nil {
 			return nil, err
 		}
 	}

@@ -155,6 +155,8 @@ func pyType(v any) string {
 // onto the value model: int, float64, []any, map[string]any.
 func norm(v any) any {
 	switch x := v.(type) {
+	case Unsafe:
+		return string(x)
 	case int64:
 		return int(x)
 	case int32:

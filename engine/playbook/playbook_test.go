@@ -114,7 +114,7 @@ func TestKeywords(t *testing.T) {
 	task := p.Tasks[0]
 	want := &Task{Name: "t", When: []any{"a", "b == 1"}, Register: "r", Loop: "{{ items }}",
 		LoopControl: LoopControl{Label: "{{ item.name }}", IndexVar: "i", Extended: true},
-		Notify: []string{"h"}, ChangedWhen: []any{false}, Until: "r is succeeded", Tags: []string{"x", "y"}}
+		Notify:      []string{"h"}, ChangedWhen: []any{false}, Until: "r is succeeded", Tags: []string{"x", "y"}}
 	if d := cmp.Diff(want, task, cmp.FilterPath(func(p cmp.Path) bool {
 		switch p.Last().String() {
 		case ".Name", ".When", ".Register", ".Loop", ".LoopControl", ".Notify", ".ChangedWhen", ".Until", ".Tags":

@@ -311,7 +311,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 	}
 	if len(items) == 0 {
 		res := map[string]any{"changed": false, "skipped_reason": "No items in the list"}
-		return &taskOutcome{status: StatusSkipped, register: map[string]any{"changed": false, "skipped": true, "results": []any{}, "msg": "All items skipped"},
+		return &taskOutcome{status: StatusSkipped, register: map[string]any{"changed": false, "skipped": true, "results": []any{}, "skipped_reason": "No items in the list"},
 			lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
 	}
 	agg := &taskOutcome{status: StatusSkipped}
@@ -384,8 +384,12 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		agg.register["failed"] = true
 		agg.register["msg"] = "One or more items failed"
 	}
+	agg.register["skipped"] = allSkipped
 	if allSkipped {
-		agg.register["skipped"] = true
+		agg.register["msg"] = "All items skipped"
+		// Ansible's callback prints the whole task's skip after the items.
+		agg.lines = append(agg.lines, &HostResult{Host: h.name, Task: name, Module: t.Module, Status: StatusSkipped,
+			Result: map[string]any{"changed": false, "skipped": true, "msg": "All items skipped"}})
 	}
 	return agg
 }

@@ -40,7 +40,7 @@ func (pr *playRun) runOnce(ctx context.Context, t *playbook.Task, h *hostState, 
 		out.register["attempts"] = attempt
 		usc := sc
 		if t.Register != "" {
-			usc = sc.with(map[string]any{t.Register: out.register})
+			usc = sc.with(map[string]any{t.Register: expr.MarkUnsafe(out.register)})
 		}
 		ok, err := evalCondition(t.Until, usc)
 		if err != nil {
@@ -217,7 +217,7 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 	// changed_when and failed_when see the result under its register name.
 	csc := sc
 	if t.Register != "" {
-		csc = sc.with(map[string]any{t.Register: reg})
+		csc = sc.with(map[string]any{t.Register: expr.MarkUnsafe(reg)})
 	}
 	if len(t.ChangedWhen) > 0 {
 		changed, err := allHold(t.ChangedWhen, csc)
@@ -370,13 +370,13 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	}
 	h.mu.Lock()
 	if t.Register != "" {
-		h.registered[t.Register] = out.register
+		h.registered[t.Register] = expr.MarkUnsafe(out.register)
 	}
 	for k, v := range out.facts {
-		h.facts[k] = v
+		h.facts[k] = expr.MarkUnsafe(v)
 	}
 	for k, v := range out.vars {
-		h.registered[k] = v
+		h.registered[k] = expr.MarkUnsafe(v)
 	}
 	for k, v := range out.included {
 		h.includedVars[k] = v
@@ -415,7 +415,7 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 			h.failed = true
 			h.mu.Lock()
 			h.registered["ansible_failed_task"] = map[string]any{"name": t.Name, "action": t.Module}
-			h.registered["ansible_failed_result"] = out.register
+			h.registered["ansible_failed_result"] = expr.MarkUnsafe(out.register)
 			h.mu.Unlock()
 		default:
 			r.count(h.name, func(s *Stats) { s.Failed++ })

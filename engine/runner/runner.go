@@ -315,15 +315,6 @@ func (pr *playRun) runBatch(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (pr *playRun) anyFailed() bool {
-	for _, h := range pr.batch {
-		if h.failed || h.unreachable {
-			return true
-		}
-	}
-	return false
-}
-
 func (pr *playRun) active() []*hostState {
 	var out []*hostState
 	for _, h := range pr.batch {

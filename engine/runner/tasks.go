@@ -54,9 +54,6 @@ func (pr *playRun) runTasks(ctx context.Context, tasks []*playbook.Task, hosts [
 		}
 		hosts = stillActive(hosts)
 		if len(hosts) == 0 {
-			if in.block == nil && pr.anyFailed() {
-				pr.noMoreHosts()
-			}
 			return
 		}
 		switch {
@@ -352,15 +349,15 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostS
 		for _, h := range hosts[1:] {
 			if t.Register != "" {
 				h.mu.Lock()
-				h.registered[t.Register] = outcomes[0].register
+				h.registered[t.Register] = expr.MarkUnsafe(outcomes[0].register)
 				h.mu.Unlock()
 			}
 			h.mu.Lock()
 			for k, v := range outcomes[0].facts {
-				h.facts[k] = v
+				h.facts[k] = expr.MarkUnsafe(v)
 			}
 			for k, v := range outcomes[0].vars {
-				h.registered[k] = v
+				h.registered[k] = expr.MarkUnsafe(v)
 			}
 			h.mu.Unlock()
 		}

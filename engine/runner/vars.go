@@ -12,10 +12,10 @@ import (
 type hostState struct {
 	host         *inventory.Host
 	name         string
-	inventory    map[string]any // merged inventory vars (groups, host, group_vars, host_vars)
-	facts        map[string]any // gathered facts and set_fact
-	includedVars map[string]any // include_vars
-	registered   map[string]any // registered results and set_fact
+	inventory    map[string]any  // merged inventory vars (groups, host, group_vars, host_vars)
+	facts        map[string]any  // gathered facts and set_fact
+	includedVars map[string]any  // include_vars
+	registered   map[string]any  // registered results and set_fact
 	notified     map[string]bool // handlers to run, by handler name
 	failed       bool            // failed in this play; out of the remaining tasks
 	unreachable  bool
