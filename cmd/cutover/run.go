@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -133,9 +134,12 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 	} else {
 		rep = &runner.TextReporter{W: stdout, Color: useColor(stdout), Verbosity: f.verbose}
 	}
+	// Prompts read the terminal; --step reads standard input even when it
+	// is not one, as ansible-playbook does.
 	var in io.Reader
-	if file, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(file.Fd())) {
-		in = file
+	if file, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(file.Fd())) || f.step {
+		// One buffered reader for the run: several prompts share it.
+		in = bufio.NewReader(cmd.InOrStdin())
 	}
 	r := &runner.Runner{
 		Registry:  reg,

@@ -371,7 +371,8 @@ func (pr *playRun) confirmStep(name string) bool {
 		return true
 	}
 	fmt.Fprintf(out, "Perform task: TASK: %s (N)o/(y)es/(c)ontinue: ", name)
-	line, _ := bufio.NewReader(in).ReadString('\n')
+	line, _ := bufio.NewReader(in).ReadString('\n') // in is already buffered: this reuses it
+	fmt.Fprintln(out)
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return true
