@@ -168,23 +168,11 @@ func jsonText(v any) string {
 	return string(out) + "\n"
 }
 
-func octal(m fs.FileMode) uint32 {
-	n := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		n |= 04000
-	}
-	if m&fs.ModeSetgid != 0 {
-		n |= 02000
-	}
-	if m&fs.ModeSticky != 0 {
-		n |= 01000
-	}
-	return n
-}
+func octal(m fs.FileMode) uint32 { return module.ModeBits(m) }
 
 // ansibleMode formats a mode as Ansible's results do: '0%03o', so 0644 is
 // "0644" and setuid 0755 is "04755".
-func ansibleMode(m fs.FileMode) string { return fmt.Sprintf("0%03o", octal(m)) }
+func ansibleMode(m fs.FileMode) string { return module.OctalMode(m) }
 
 // runArgv runs argv on the host and turns a non-zero exit into an error.
 func runArgv(ctx context.Context, h module.MutableHost, argv ...string) error {

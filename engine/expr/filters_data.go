@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -11,9 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
-	"math"
 	"strconv"
 	"strings"
+
+	"github.com/cutover/cutover/engine/pyfmt"
 
 	"github.com/goccy/go-yaml"
 )
@@ -136,119 +136,13 @@ func normDeep(v any) any {
 	return norm(v)
 }
 
-// toJSON encodes as Python's json.dumps: ", " and ": " separators inline,
-// sorted keys, non-ASCII escaped; indent >= 0 gives the multi-line form.
+// toJSON encodes as Python's json.dumps with sort_keys and ensure_ascii;
+// indent >= 0 gives the multi-line form.
 func toJSON(v any, indent int) (string, error) {
-	var b bytes.Buffer
-	if err := writeJSON(&b, v, indent, 0); err != nil {
-		return "", err
+	if u := findUndefined(v); u != nil {
+		return "", u.Err()
 	}
-	return b.String(), nil
-}
-
-func writeJSON(b *bytes.Buffer, v any, indent, level int) error {
-	nl := func(l int) {
-		if indent >= 0 {
-			b.WriteByte('\n')
-			b.WriteString(strings.Repeat(" ", indent*l))
-		}
-	}
-	sep := ", "
-	if indent >= 0 {
-		sep = ","
-	}
-	switch x := norm(v).(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case float64:
-		switch {
-		case math.IsNaN(x):
-			b.WriteString("NaN")
-		case math.IsInf(x, 1):
-			b.WriteString("Infinity")
-		case math.IsInf(x, -1):
-			b.WriteString("-Infinity")
-		default:
-			b.WriteString(pyFloat(x))
-		}
-	case string:
-		writeJSONString(b, x)
-	case []any:
-		if len(x) == 0 {
-			b.WriteString("[]")
-			return nil
-		}
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(sep)
-			}
-			nl(level + 1)
-			if err := writeJSON(b, e, indent, level+1); err != nil {
-				return err
-			}
-		}
-		nl(level)
-		b.WriteByte(']')
-	case map[string]any:
-		if len(x) == 0 {
-			b.WriteString("{}")
-			return nil
-		}
-		b.WriteByte('{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				b.WriteString(sep)
-			}
-			nl(level + 1)
-			writeJSONString(b, k)
-			b.WriteString(": ")
-			if err := writeJSON(b, x[k], indent, level+1); err != nil {
-				return err
-			}
-		}
-		nl(level)
-		b.WriteByte('}')
-	case *omitValue:
-		writeJSONString(b, x.String())
-	case *Undefined:
-		return x.Err()
-	default:
-		return fmt.Errorf("object of type %T is not JSON serializable", v)
-	}
-	return nil
-}
-
-func writeJSONString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r > 0x7e:
-			if r > 0xffff {
-				r -= 0x10000
-				fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-			} else {
-				fmt.Fprintf(b, `\u%04x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
+	return pyfmt.JSON(normDeep(v), indent, true), nil
 }
 
 func toYAML(v any, indentArg any, nice bool) (any, error) {

@@ -2,10 +2,10 @@ package inventory
 
 import (
 	"fmt"
-	"math"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/cutover/cutover/engine/pyfmt"
 )
 
 // internalVars are the variables ansible-inventory leaves out of its output.
@@ -141,109 +141,9 @@ func (inv *Inventory) graph(group string, showVars bool) string {
 // pyJSON encodes v like Python's json.dumps(v, sort_keys=True,
 // ensure_ascii=False), with indent=4 when pretty.
 func pyJSON(v any, pretty bool) []byte {
-	var b strings.Builder
-	writePyJSON(&b, v, pretty, 0)
-	return []byte(b.String())
-}
-
-func writePyJSON(b *strings.Builder, v any, pretty bool, level int) {
-	newline := func(l int) {
-		if pretty {
-			b.WriteByte('\n')
-			b.WriteString(strings.Repeat("    ", l))
-		}
-	}
-	sep := ", "
+	indent := -1
 	if pretty {
-		sep = ","
+		indent = 4
 	}
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case float64:
-		switch {
-		case math.IsInf(x, 1):
-			b.WriteString("Infinity")
-		case math.IsInf(x, -1):
-			b.WriteString("-Infinity")
-		case math.IsNaN(x):
-			b.WriteString("NaN")
-		default:
-			b.WriteString(pyFloatRepr(x))
-		}
-	case string:
-		writeJSONString(b, x)
-	case []any:
-		if len(x) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(sep)
-			}
-			newline(level + 1)
-			writePyJSON(b, e, pretty, level+1)
-		}
-		newline(level)
-		b.WriteByte(']')
-	case map[string]any:
-		if len(x) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(sep)
-			}
-			newline(level + 1)
-			writeJSONString(b, k)
-			b.WriteString(": ")
-			writePyJSON(b, x[k], pretty, level+1)
-		}
-		newline(level)
-		b.WriteByte('}')
-	default:
-		writeJSONString(b, fmt.Sprint(x))
-	}
-}
-
-func writeJSONString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
+	return []byte(pyfmt.JSON(v, indent, false))
 }

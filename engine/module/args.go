@@ -137,12 +137,21 @@ func contains(list []string, s string) bool {
 
 // suggest returns the declared name closest to a misspelt key, if any is close.
 func (i *Info) suggest(key string) string {
-	best, bestDist := "", 3
+	var names []string
 	for _, a := range i.Args {
-		for _, n := range append([]string{a.Name}, a.Aliases...) {
-			if d := editDistance(key, n); d < bestDist {
-				best, bestDist = n, d
-			}
+		names = append(names, a.Name)
+		names = append(names, a.Aliases...)
+	}
+	return Closest(key, names)
+}
+
+// Closest returns the candidate within two edits of word, or "" when none
+// is that close: the "did you mean" of every error message.
+func Closest(word string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := editDistance(word, c); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
 	return best
@@ -395,8 +404,12 @@ func modeToOctal(m fs.FileMode) uint32 {
 	return n
 }
 
-// OctalMode formats a mode as Ansible prints it: "0644".
-func OctalMode(m fs.FileMode) string { return fmt.Sprintf("%04o", modeToOctal(m)) }
+// ModeBits returns a mode's permission bits with setuid, setgid and
+// sticky as the octal 04000, 02000, 01000.
+func ModeBits(m fs.FileMode) uint32 { return modeToOctal(m) }
+
+// OctalMode formats a mode as Ansible prints it: "0644", "04755".
+func OctalMode(m fs.FileMode) string { return fmt.Sprintf("0%03o", modeToOctal(m)) }
 
 // Registry finds modules by key or alias.
 type Registry struct {

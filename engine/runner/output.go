@@ -11,6 +11,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/engine/pyfmt"
 )
 
 // Status is a task's outcome on one host (or one loop item).
@@ -150,7 +151,7 @@ func (t *TextReporter) Result(r *HostResult) {
 		}
 		line := word + ": " + host + item
 		if r.Verbose || t.Verbosity > 0 {
-			line += " => " + pyJSON(cleanDebug(r.Module, printable(r.Result, t.Verbosity)), 4)
+			line += " => " + pyfmt.JSON(cleanDebug(r.Module, printable(r.Result, t.Verbosity)), 4, false)
 		}
 		fmt.Fprintln(t.W, t.paint(color, line))
 	case StatusSkipped:
@@ -159,22 +160,22 @@ func (t *TextReporter) Result(r *HostResult) {
 			line += item + " "
 		}
 		if t.Verbosity > 0 {
-			line += " => " + pyJSON(printable(r.Result, t.Verbosity), 4)
+			line += " => " + pyfmt.JSON(printable(r.Result, t.Verbosity), 4, false)
 		}
 		fmt.Fprintln(t.W, t.paint(colorSkip, line))
 	case StatusFailed:
 		var line string
 		if r.Item != nil {
-			line = "failed: " + host + " (item=" + *r.Item + ") => " + pyJSON(printable(r.Result, t.Verbosity), 0)
+			line = "failed: " + host + " (item=" + *r.Item + ") => " + pyfmt.JSON(printable(r.Result, t.Verbosity), -1, false)
 		} else {
-			line = "fatal: " + host + ": FAILED! => " + pyJSON(printable(r.Result, t.Verbosity), 0)
+			line = "fatal: " + host + ": FAILED! => " + pyfmt.JSON(printable(r.Result, t.Verbosity), -1, false)
 		}
 		fmt.Fprintln(t.W, t.paint(colorError, line))
 		if r.Ignored {
 			fmt.Fprintln(t.W, t.paint(colorSkip, "...ignoring"))
 		}
 	case StatusUnreachable:
-		fmt.Fprintln(t.W, t.paint(colorUnreach, "fatal: "+host+": UNREACHABLE! => "+pyJSON(printable(r.Result, t.Verbosity), 0)))
+		fmt.Fprintln(t.W, t.paint(colorUnreach, "fatal: "+host+": UNREACHABLE! => "+pyfmt.JSON(printable(r.Result, t.Verbosity), -1, false)))
 	}
 }
 

@@ -73,13 +73,3 @@ func TestBatches(t *testing.T) {
 		})
 	}
 }
-
-func TestPyJSON(t *testing.T) {
-	v := map[string]any{"b": []any{1, 2.0, "é\n"}, "a": nil, "c": map[string]any{}, "d": true}
-	if got, want := pyJSON(v, 0), `{"a": null, "b": [1, 2.0, "é\n"], "c": {}, "d": true}`; got != want {
-		t.Errorf("compact:\n got %s\nwant %s", got, want)
-	}
-	if got, want := pyJSON(map[string]any{"msg": []any{1}}, 4), "{\n    \"msg\": [\n        1\n    ]\n}"; got != want {
-		t.Errorf("indented:\n got %s\nwant %s", got, want)
-	}
-}

@@ -21,6 +21,7 @@ type inherited struct {
 	block       *playbook.Task // the enclosing block, nil at the top
 	tags        []string
 	rescuable   bool // inside a block that has a rescue section
+	alwaysNext  bool // in the block or rescue section of a block that has an always section
 	handler     bool
 	alwaysRun   bool           // ignores tags (fact gathering)
 	includeVars map[string]any // include_tasks params (item...)
@@ -87,6 +88,7 @@ func (pr *playRun) runBlock(ctx context.Context, b *playbook.Task, hosts []*host
 	if !blockIn.rescuable {
 		blockIn.rescuable = in.rescuable
 	}
+	blockIn.alwaysNext = len(b.Always) > 0
 	pr.runTasks(ctx, b.Block, hosts, &blockIn)
 	var failed []*hostState
 	for _, h := range hosts {
@@ -100,6 +102,7 @@ func (pr *playRun) runBlock(ctx context.Context, b *playbook.Task, hosts []*host
 		}
 		rescueIn := *inner
 		rescueIn.rescuable = in.rescuable
+		rescueIn.alwaysNext = len(b.Always) > 0
 		pr.runTasks(ctx, b.Rescue, failed, &rescueIn)
 	}
 	if len(b.Always) > 0 {
@@ -117,6 +120,7 @@ func (pr *playRun) runBlock(ctx context.Context, b *playbook.Task, hosts []*host
 		}
 		alwaysIn := *inner
 		alwaysIn.rescuable = in.rescuable
+		alwaysIn.alwaysNext = false
 		pr.runTasks(ctx, b.Always, entered, &alwaysIn)
 		for _, h := range stillFailed {
 			h.failed = true
@@ -362,7 +366,7 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostS
 			h.mu.Unlock()
 		}
 	}
-	pr.afterTask(t, targets, outcomes)
+	pr.afterTask(t, targets, outcomes, in)
 }
 
 func (pr *playRun) confirmStep(name string) bool {
@@ -396,12 +400,18 @@ func (pr *playRun) taskName(t *playbook.Task, hosts []*hostState, in *inherited)
 	return name
 }
 
-func (pr *playRun) afterTask(t *playbook.Task, hosts []*hostState, outs []*taskOutcome) {
+func (pr *playRun) afterTask(t *playbook.Task, hosts []*hostState, outs []*taskOutcome, in *inherited) {
 	anyFailed := false
 	for i := range hosts {
 		if outs[i] != nil && outs[i].status == StatusFailed && !outs[i].ignored {
 			anyFailed = true
 		}
+	}
+	// A failure that a rescue or an always section handles next does not
+	// count for any_errors_fatal (Ansible's iterator does not call the
+	// host failed yet).
+	if in.rescuable || in.alwaysNext {
+		anyFailed = false
 	}
 	fatal := pr.play.AnyErrorsFatal
 	if t.AnyErrorsFatal != nil {
