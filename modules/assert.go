@@ -15,7 +15,7 @@ func Assert() module.Info {
 		Name: "assert",
 		Doc:  "Checks that every expression in that holds; fails with fail_msg otherwise.",
 		Args: []module.Arg{
-			{Name: "that", Type: module.List, Required: true, Doc: "expressions, as in when"},
+			{Name: "that", Type: module.Raw, Required: true, Doc: "expressions, as in when (one, or a list)"},
 			{Name: "fail_msg", Type: module.Raw, Aliases: []string{"msg"}, Doc: "message when an assertion fails"},
 			{Name: "success_msg", Type: module.Raw, Doc: "message when all hold"},
 			{Name: "quiet", Type: module.Bool, Default: false, Doc: "print less"},
@@ -28,7 +28,13 @@ func Assert() module.Info {
 type assertModule struct{}
 
 func (assertModule) Plan(_ context.Context, env *module.Env, args module.Args) (*module.Change, error) {
-	for _, c := range args["that"].([]any) {
+	// A single string is one expression: commas inside it are not list
+	// separators, as in Ansible's assert.
+	thats, ok := args["that"].([]any)
+	if !ok {
+		thats = []any{args["that"]}
+	}
+	for _, c := range thats {
 		text := fmt.Sprint(c)
 		ok, err := holds(env, c)
 		if err != nil {
@@ -39,7 +45,7 @@ func (assertModule) Plan(_ context.Context, env *module.Env, args module.Args) (
 			if m, has := args["fail_msg"]; has && m != nil {
 				msg = fmt.Sprint(m)
 			}
-			return &module.Change{Result: &module.Result{Failed: true, Msg: msg,
+			return &module.Change{Result: &module.Result{Failed: true, Msg: msg, Verbose: true,
 				Data: map[string]any{"assertion": text, "evaluated_to": false}}}, nil
 		}
 	}

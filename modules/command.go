@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -90,8 +91,16 @@ func (m commandModule) Plan(ctx context.Context, env *module.Env, args module.Ar
 		would = "Would"
 	}
 	// creates/removes decide even in check mode, as in Ansible.
+	// A relative creates or removes is relative to chdir: Ansible changes
+	// folder before it looks.
+	inDir := func(p string) string {
+		if c.Dir != "" && !path.IsAbs(p) {
+			return path.Join(c.Dir, p)
+		}
+		return p
+	}
 	if p := argString(args, "creates"); p != "" {
-		if fi, err := statMaybe(ctx, env.Host, p); err != nil {
+		if fi, err := statMaybe(ctx, env.Host, inDir(p)); err != nil {
 			return nil, err
 		} else if fi != nil {
 			return &module.Change{Action: module.None, Result: &module.Result{
@@ -100,7 +109,7 @@ func (m commandModule) Plan(ctx context.Context, env *module.Env, args module.Ar
 		}
 	}
 	if p := argString(args, "removes"); p != "" {
-		if fi, err := statMaybe(ctx, env.Host, p); err != nil {
+		if fi, err := statMaybe(ctx, env.Host, inDir(p)); err != nil {
 			return nil, err
 		} else if fi == nil {
 			return &module.Change{Action: module.None, Result: &module.Result{

@@ -17,8 +17,8 @@ var globals map[string]globalFunc
 func init() {
 	globals = map[string]globalFunc{
 		"range":  rangeFunc,
-		"lookup": func(c *evalCtx, a []any, kw map[string]any) (any, error) { return lookup(a, kw, false) },
-		"query":  func(c *evalCtx, a []any, kw map[string]any) (any, error) { return lookup(a, kw, true) },
+		"lookup": func(c *evalCtx, a []any, kw map[string]any) (any, error) { return lookup(c, a, kw, false) },
+		"query":  func(c *evalCtx, a []any, kw map[string]any) (any, error) { return lookup(c, a, kw, true) },
 		"dict": func(c *evalCtx, a []any, kw map[string]any) (any, error) {
 			out := map[string]any{}
 			if len(a) > 0 {
@@ -74,8 +74,8 @@ func rangeFunc(c *evalCtx, a []any, _ map[string]any) (any, error) {
 	return out, nil
 }
 
-// lookup implements the env and file lookups; query returns a list.
-func lookup(a []any, kw map[string]any, wantList bool) (any, error) {
+// lookup implements the env, file and vars lookups; query returns a list.
+func lookup(c *evalCtx, a []any, kw map[string]any, wantList bool) (any, error) {
 	if err := checkDefined(a...); err != nil {
 		return nil, err
 	}
@@ -120,6 +120,21 @@ func lookup(a []any, kw map[string]any, wantList bool) (any, error) {
 				s = strings.TrimLeftFunc(s, unicode.IsSpace)
 			}
 			out = append(out, s)
+		}
+	case "vars":
+		for _, t := range terms {
+			v, err := c.variable(pyStr(t))
+			if err != nil {
+				return nil, err
+			}
+			if _, undef := v.(*Undefined); undef {
+				if d, has := kw["default"]; has {
+					out = append(out, d)
+					continue
+				}
+				return nil, fmt.Errorf("No variable found with this name: %s", pyStr(t))
+			}
+			out = append(out, v)
 		}
 	default:
 		return nil, fmt.Errorf("lookup plugin (%s) not found", name)

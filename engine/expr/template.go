@@ -10,9 +10,10 @@ var errUnpack = errors.New("cannot unpack loop item into the loop variables")
 // Template is a compiled text with {{ expr }}, {% if %}/{% for %}/{% set %}
 // blocks and {# comments #}. It is safe for concurrent use.
 type Template struct {
-	text   string
-	nodes  []tnode
-	single *Program // the template is one {{ expr }}, so it keeps its type
+	text       string
+	nodes      []tnode
+	single     *Program // the template is one {{ expr }}, so it keeps its type
+	singleTail string   // whitespace after that expression
 }
 
 type tnode interface{}
@@ -86,7 +87,15 @@ func (t *Template) Render(s Scope) (any, error) {
 
 func (t *Template) render(c *evalCtx) (any, error) {
 	if t.single != nil {
-		return t.single.eval(c)
+		v, err := t.single.eval(c)
+		if err != nil || t.singleTail == "" {
+			return v, err
+		}
+		switch v.(type) {
+		case []any, map[string]any, bool:
+			return v, nil
+		}
+		return pyStr(v) + t.singleTail, nil
 	}
 	var b strings.Builder
 	c = &evalCtx{scope: &childScope{vars: map[string]any{}, parent: c.scope}, depth: c.depth}

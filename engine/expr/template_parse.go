@@ -120,21 +120,27 @@ func parseTemplateText(text string, file bool) (*Template, error) {
 		return nil, tp.fail(f.pos, "unexpected end of template: {% "+f.kind+" %} is not closed")
 	}
 	t := &Template{text: text, nodes: tp.root}
+	// A template that is one {{ expr }} keeps the value's type. With only
+	// whitespace after it, Ansible still turns a list, dict or boolean
+	// back into that type (its literal_eval of "[...] "), else it is text.
 	var outs []*outNode
+	tail, other := "", false
 	for _, n := range tp.root {
 		switch x := n.(type) {
 		case *outNode:
 			outs = append(outs, x)
 		case textNode:
-			if strings.TrimSpace(string(x)) != "" {
-				outs = append(outs, nil, nil)
+			if len(outs) == 1 && strings.TrimSpace(string(x)) == "" {
+				tail += string(x)
+			} else if string(x) != "" {
+				other = true
 			}
 		default:
-			outs = append(outs, nil, nil)
+			other = true
 		}
 	}
-	if len(outs) == 1 {
-		t.single = outs[0].prog
+	if len(outs) == 1 && !other {
+		t.single, t.singleTail = outs[0].prog, tail
 	}
 	return t, nil
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -108,5 +109,26 @@ func TestComputedTextIsNotRenderedAgain(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("RenderString(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
 		}
+	}
+}
+
+func TestLookupVars(t *testing.T) {
+	scope := MapScope{"db_host": "10.0.10.48", "name": "db_host"}
+	for src, want := range map[string]any{
+		"lookup('vars', 'db_host')":           "10.0.10.48",
+		"lookup('vars', name)":                "10.0.10.48",
+		"lookup('vars', 'nope', default='d')": "d",
+		"query('vars', 'db_host', 'name')":    []any{"10.0.10.48", "db_host"},
+	} {
+		got, err := Eval(src, scope)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", src, d)
+		}
+	}
+	if _, err := Eval("lookup('vars', 'nope')", scope); err == nil || !strings.Contains(err.Error(), "No variable found with this name: nope") {
+		t.Errorf("missing variable: %v", err)
 	}
 }

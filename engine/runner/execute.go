@@ -336,18 +336,16 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		default:
 			one = pr.runOnce(ctx, t, h, in, isc, name, &label)
 		}
+		// Each result holds the item under its loop_var name, as in Ansible.
 		for k, v := range vars {
-			if k != "ansible_loop" {
-				one.register[k] = v
-			}
+			one.register[k] = v
 		}
-		one.register["item"] = item
 		for _, l := range one.lines {
 			l.Item = &label
 			if l.Module == "" {
 				l.Module = t.Module
 			}
-			l.Result = mergeMaps(l.Result, map[string]any{"item": item, "ansible_loop_var": vars["ansible_loop_var"]})
+			l.Result = mergeMaps(l.Result, map[string]any{vars["ansible_loop_var"].(string): item, "ansible_loop_var": vars["ansible_loop_var"]})
 		}
 		agg.lines = append(agg.lines, one.lines...)
 		results = append(results, one.register)

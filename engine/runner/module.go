@@ -31,10 +31,13 @@ func (pr *playRun) runOnce(ctx context.Context, t *playbook.Task, h *hostState, 
 			delay = *t.Delay
 		}
 	}
+	// retries of 0 or less run the task once without checking until, as
+	// in Ansible.
+	until := t.Until != nil && retries > 0
 	var out *taskOutcome
 	for attempt := 1; ; attempt++ {
 		out = pr.invoke(ctx, t, h, in, sc, name)
-		if t.Until == nil {
+		if !until {
 			break
 		}
 		out.register["attempts"] = attempt
@@ -52,6 +55,8 @@ func (pr *playRun) runOnce(ctx context.Context, t *playbook.Task, h *hostState, 
 		if attempt > retries || ctx.Err() != nil {
 			out.status = StatusFailed
 			out.register["failed"] = true
+			// Ansible reports the retries asked for, one less than the runs.
+			out.register["attempts"] = retries
 			if _, has := out.register["msg"]; !has {
 				out.register["msg"] = "Retries exhausted"
 			}
@@ -65,22 +70,29 @@ func (pr *playRun) runOnce(ctx context.Context, t *playbook.Task, h *hostState, 
 		case <-time.After(time.Duration(delay) * time.Second):
 		}
 	}
-	pr.applyIgnore(t, sc, out)
+	pr.applyIgnore(t, in, sc, out)
 	return out
 }
 
-func (pr *playRun) applyIgnore(t *playbook.Task, sc *scope, out *taskOutcome) {
+// applyIgnore marks a failure ignored by ignore_errors: the task's own
+// value, else the nearest enclosing block's, else the play's.
+func (pr *playRun) applyIgnore(t *playbook.Task, in *inherited, sc *scope, out *taskOutcome) {
 	if out.status != StatusFailed {
 		return
 	}
+	setting := t.IgnoreErrors
+	for c := in; setting == nil && c != nil; c = c.parent {
+		if c.block != nil {
+			setting = c.block.IgnoreErrors
+		}
+	}
 	ignore := pr.play.IgnoreErrors
-	switch v := t.IgnoreErrors.(type) {
+	switch v := setting.(type) {
 	case bool:
-		ignore = ignore || v
+		ignore = v
 	case string:
 		if s, err := expr.RenderString(v, sc); err == nil {
-			b, _ := module.ToBool(s)
-			ignore = ignore || b
+			ignore, _ = module.ToBool(s)
 		}
 	}
 	if ignore {
@@ -205,7 +217,7 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 			res = &module.Result{Failed: true, Msg: err.Error(), Data: orEmpty(res).Data}
 		}
 		res = orEmpty(res)
-		if change.Action != module.Invoke {
+		if change.Action != module.Invoke && !res.Failed {
 			res.Changed = true
 		}
 	}

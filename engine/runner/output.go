@@ -164,11 +164,15 @@ func (t *TextReporter) Result(r *HostResult) {
 		}
 		fmt.Fprintln(t.W, t.paint(colorSkip, line))
 	case StatusFailed:
+		indent := -1
+		if r.Verbose {
+			indent = 4 // Ansible's _ansible_verbose_always (assert)
+		}
 		var line string
 		if r.Item != nil {
-			line = "failed: " + host + " (item=" + *r.Item + ") => " + pyfmt.JSON(printable(r.Result, t.Verbosity), -1, false)
+			line = "failed: " + host + " (item=" + *r.Item + ") => " + pyfmt.JSON(printable(r.Result, t.Verbosity), indent, false)
 		} else {
-			line = "fatal: " + host + ": FAILED! => " + pyfmt.JSON(printable(r.Result, t.Verbosity), -1, false)
+			line = "fatal: " + host + ": FAILED! => " + pyfmt.JSON(printable(r.Result, t.Verbosity), indent, false)
 		}
 		fmt.Fprintln(t.W, t.paint(colorError, line))
 		if r.Ignored {

@@ -142,7 +142,8 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 	}
 	var order []*expansion
 	byKey := map[string]*expansion{}
-	pr.r.Reporter.TaskStart(pr.taskName(t, hosts, in), in.handler)
+	taskName := pr.taskName(t, hosts, in)
+	pr.r.Reporter.TaskStart(taskName, in.handler)
 	for _, h := range hosts {
 		sc := pr.scopeFor(h, t, in)
 		items, looped, err := pr.loopItems(t, sc)
@@ -153,6 +154,7 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 		if !looped {
 			items = []any{nil}
 		}
+		skipped := 0
 		for i, item := range items {
 			isc := sc
 			vars := map[string]any{}
@@ -169,6 +171,11 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 				break
 			}
 			if !ok {
+				skipped++
+				if looped {
+					pr.r.Reporter.Result(&HostResult{Host: h.name, Task: taskName, Status: StatusSkipped, Item: label,
+						Result: map[string]any{"changed": false, "skip_reason": "Conditional result was False"}})
+				}
 				continue
 			}
 			name, err := expr.RenderString(t.IncludeTasks, isc)
@@ -194,6 +201,13 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 			}
 			e.hosts = append(e.hosts, h)
 			pr.r.count(h.name, func(s *Stats) { s.OK++ })
+		}
+		// Skipped items print as they are decided and, when every item
+		// (or the only one) is skipped, the include counts as skipped.
+		if skipped == len(items) {
+			pr.r.Reporter.Result(&HostResult{Host: h.name, Task: taskName, Status: StatusSkipped,
+				Result: map[string]any{"changed": false, "skipped": true}})
+			pr.r.count(h.name, func(s *Stats) { s.Skipped++ })
 		}
 	}
 	for _, e := range order {
@@ -463,6 +477,16 @@ func (pr *playRun) flushHandlers(ctx context.Context) {
 		}
 	}
 	flatten(handlers)
+	// A listen topic wakes every handler that listens to it, so topics are
+	// cleared only once all handlers have had their turn.
+	topics := map[*hostState][]string{}
+	defer func() {
+		for hs, ls := range topics {
+			for _, l := range ls {
+				delete(hs.notified, l)
+			}
+		}
+	}()
 	for _, h := range flat {
 		var hosts []*hostState
 		for _, hs := range pr.batch {
@@ -478,9 +502,7 @@ func (pr *playRun) flushHandlers(ctx context.Context) {
 		}
 		for _, hs := range hosts {
 			delete(hs.notified, h.Name)
-			for _, l := range h.Listen {
-				delete(hs.notified, l)
-			}
+			topics[hs] = append(topics[hs], h.Listen...)
 		}
 		if h.IncludeTasks != "" {
 			pr.runInclude(ctx, h, hosts, in)
@@ -510,26 +532,42 @@ func (pr *playRun) runMeta(ctx context.Context, t *playbook.Task, hosts []*hostS
 			action = s
 		}
 	}
+	// holds checks when for a host; a false one prints a skip line (not
+	// counted in the recap), as Ansible's meta does.
+	holds := func(h *hostState) bool {
+		ok, _ := pr.conditionsHold(t, pr.scopeFor(h, t, in), in)
+		if !ok {
+			pr.r.Reporter.Result(&HostResult{Host: h.name, Task: t.DisplayName(), Module: "meta", Status: StatusSkipped,
+				Result: map[string]any{"msg": action, "skipped": true, "skip_reason": action + " conditional evaluated to False"}})
+		}
+		return ok
+	}
+	// The others run once for all hosts, decided by the first.
+	first := func() bool { return len(hosts) > 0 && (len(t.When) == 0 || holds(hosts[0])) }
 	switch action {
 	case "flush_handlers":
 		pr.flushHandlers(ctx)
-	case "end_play":
-		pr.ended = true
-	case "end_batch":
-		pr.ended = true
+	case "end_play", "end_batch":
+		if first() {
+			pr.ended = true
+		}
 	case "end_host":
 		for _, h := range hosts {
-			if ok, _ := pr.conditionsHold(t, pr.scopeFor(h, t, in), in); ok {
+			if holds(h) {
 				h.ended = true
 			}
 		}
 	case "clear_facts":
-		for _, h := range hosts {
-			h.facts = map[string]any{}
+		if first() {
+			for _, h := range hosts {
+				h.facts = map[string]any{}
+			}
 		}
 	case "clear_host_errors":
-		for _, h := range pr.batch {
-			h.failed = false
+		if first() {
+			for _, h := range pr.batch {
+				h.failed = false
+			}
 		}
 	case "noop", "refresh_inventory", "reset_connection":
 	}

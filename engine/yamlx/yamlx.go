@@ -363,15 +363,16 @@ func (d *Doc) integer(n *ast.IntegerNode) (any, error) {
 	return n.Value, nil
 }
 
-// plainScalar applies YAML 1.1's booleans to unquoted scalars.
+// plainScalar applies YAML 1.1's booleans to unquoted scalars, as PyYAML
+// resolves them: y and n stay strings.
 func plainScalar(n *ast.StringNode) any {
 	if n.Token == nil || n.Token.Type != token.StringType {
 		return n.Value // quoted: always a string
 	}
 	switch n.Value {
-	case "yes", "Yes", "YES", "on", "On", "ON", "y", "Y":
+	case "yes", "Yes", "YES", "on", "On", "ON":
 		return true
-	case "no", "No", "NO", "off", "Off", "OFF", "n", "N":
+	case "no", "No", "NO", "off", "Off", "OFF":
 		return false
 	}
 	return n.Value

@@ -17,6 +17,7 @@ func TestLoadFollowsYAML11(t *testing.T) {
 		{"quoted mode is a string", `mode: "0644"`, map[string]any{"mode": "0644"}},
 		{"yes and no are booleans", "a: yes\nb: no\nc: on\nd: off", map[string]any{"a": true, "b": false, "c": true, "d": false}},
 		{"quoted yes is a string", "a: 'yes'", map[string]any{"a": "yes"}},
+		{"y and n are strings, as in PyYAML", "a: y\nb: [n, Y, N]", map[string]any{"a": "y", "b": []any{"n", "Y", "N"}}},
 		{"integers are ints", "n: 12\nm: -3", map[string]any{"n": 12, "m": -3}},
 		{"floats", "f: 1.5", map[string]any{"f": 1.5}},
 		{"null", "x: ~\ny: null\nz:", map[string]any{"x": nil, "y": nil, "z": nil}},
