@@ -315,6 +315,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 			lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
 	}
 	agg := &taskOutcome{status: StatusSkipped}
+	hidden := pr.noLog(t, in)
 	var results []any
 	allSkipped := true
 	for i, item := range items {
@@ -324,6 +325,9 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		vars := loopVars(t, item, i, items)
 		isc := sc.with(vars)
 		label := itemLabel(t, item, isc)
+		if hidden {
+			label = "None" // Ansible hides the item itself under no_log
+		}
 		var one *taskOutcome
 		ok, err := pr.conditionsHold(t, isc, in)
 		switch {
@@ -345,7 +349,9 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 			if l.Module == "" {
 				l.Module = t.Module
 			}
-			l.Result = mergeMaps(l.Result, map[string]any{vars["ansible_loop_var"].(string): item, "ansible_loop_var": vars["ansible_loop_var"]})
+			if !hidden {
+				l.Result = mergeMaps(l.Result, map[string]any{vars["ansible_loop_var"].(string): item, "ansible_loop_var": vars["ansible_loop_var"]})
+			}
 		}
 		agg.lines = append(agg.lines, one.lines...)
 		results = append(results, one.register)
@@ -383,6 +389,19 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		agg.register["msg"] = "One or more items failed"
 	}
 	agg.register["skipped"] = allSkipped
+	// "...ignoring" follows the items once, for the whole task.
+	for _, l := range agg.lines {
+		l.Ignored = false
+	}
+	switch {
+	case hidden && !allSkipped:
+		// Under no_log Ansible's callback also prints the whole task's result.
+		agg.lines = append(agg.lines, &HostResult{Host: h.name, Task: name, Module: t.Module, Status: agg.status,
+			Ignored: agg.ignored, Result: map[string]any{"censored": censored, "changed": agg.changed}})
+	case agg.status == StatusFailed:
+		agg.lines = append(agg.lines, &HostResult{Host: h.name, Task: name, Module: t.Module, Status: StatusFailed,
+			Ignored: agg.ignored, LoopSummary: true, Result: outputResult(agg.register)})
+	}
 	if allSkipped {
 		agg.register["msg"] = "All items skipped"
 		// Ansible's callback prints the whole task's skip after the items.

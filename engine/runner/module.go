@@ -261,7 +261,7 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 	case changed:
 		status = StatusChanged
 	}
-	noLog := t.NoLog || pr.play.NoLog
+	noLog := pr.noLog(t, in)
 	shown := outputResult(reg)
 	if noLog {
 		shown = map[string]any{"censored": censored, "changed": changed}
@@ -438,4 +438,18 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	case "end_host":
 		h.ended = true
 	}
+}
+
+// noLog reports whether a task's results must be hidden: no_log on the
+// task, an enclosing block, or the play.
+func (pr *playRun) noLog(t *playbook.Task, in *inherited) bool {
+	if t.NoLog || pr.play.NoLog {
+		return true
+	}
+	for _, b := range in.chain() {
+		if b.NoLog {
+			return true
+		}
+	}
+	return false
 }

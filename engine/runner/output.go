@@ -28,17 +28,20 @@ const (
 
 // HostResult is one line of task output.
 type HostResult struct {
-	Host      string
-	Delegate  string // delegate_to host, shown as [host -> delegate]
-	Task      string
-	Status    Status
-	Item      *string // the loop item's label, when this is one item
-	Result    map[string]any
-	Diffs     []module.Diff
-	Module    string // the module's name: debug results are trimmed as Ansible trims them
-	Ignored   bool   // failed, but ignore_errors
-	Verbose   bool   // print the result dict (debug, or -v)
-	ShowDiffs bool
+	Host     string
+	Delegate string // delegate_to host, shown as [host -> delegate]
+	Task     string
+	Status   Status
+	Item     *string // the loop item's label, when this is one item
+	Result   map[string]any
+	Diffs    []module.Diff
+	Module   string // the module's name: debug results are trimmed as Ansible trims them
+	Ignored  bool   // failed, but ignore_errors
+	// LoopSummary marks the whole result of a loop that failed: the text
+	// output shows only its "...ignoring", as Ansible's does.
+	LoopSummary bool
+	Verbose     bool // print the result dict (debug, or -v)
+	ShowDiffs   bool
 }
 
 // Stats are one host's recap counters.
@@ -164,6 +167,12 @@ func (t *TextReporter) Result(r *HostResult) {
 		}
 		fmt.Fprintln(t.W, t.paint(colorSkip, line))
 	case StatusFailed:
+		if r.LoopSummary {
+			if r.Ignored {
+				fmt.Fprintln(t.W, t.paint(colorSkip, "...ignoring"))
+			}
+			return
+		}
 		indent := -1
 		if r.Verbose {
 			indent = 4 // Ansible's _ansible_verbose_always (assert)
