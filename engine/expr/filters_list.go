@@ -173,6 +173,29 @@ var listFilters = map[string]*filterDef{
 		all, _ := c.unique(append(append([]any{}, x...), y...), true, nil)
 		return filterIn(all, both, false), nil
 	}),
+	// product is itertools.product: every combination, the first list
+	// varying slowest.
+	"product": {variadic: true, fn: func(c *evalCtx, in any, a bound) (any, error) {
+		out := []any{[]any{}}
+		for _, v := range append([]any{in}, a.rest...) {
+			l, err := toList(v)
+			if err != nil {
+				return nil, err
+			}
+			var next []any
+			for _, prefix := range out {
+				for _, e := range l {
+					row := append(append([]any{}, prefix.([]any)...), e)
+					next = append(next, row)
+				}
+			}
+			out = next
+		}
+		if out == nil {
+			return []any{}, nil
+		}
+		return out, nil
+	}},
 	"zip": {variadic: true, fn: func(c *evalCtx, in any, a bound) (any, error) {
 		lists := [][]any{}
 		for _, v := range append([]any{in}, a.rest...) {
