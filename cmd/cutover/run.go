@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/diag"
 	"github.com/cutover/cutover/engine/inventory"
 	"github.com/cutover/cutover/engine/module"
@@ -38,6 +40,14 @@ type runFlags struct {
 	becomeUser            string
 	forceHandlers         bool
 	connection            string
+	user                  string
+	privateKey            string
+	timeout               int
+	knownHosts            string
+	acceptNewHostKeys     bool
+	askPass               bool
+	askBecomePass         bool
+	retryFile             string
 }
 
 func newRunCommand(reg *module.Registry) *cobra.Command {
@@ -72,6 +82,15 @@ func newRunCommand(reg *module.Registry) *cobra.Command {
 	fl.StringVar(&f.becomeUser, "become-user", "", "user to become (default root)")
 	fl.BoolVar(&f.forceHandlers, "force-handlers", false, "run handlers even if a task fails")
 	fl.StringVarP(&f.connection, "connection", "c", "", "connection type for hosts that set no ansible_connection (local, ssh)")
+	fl.StringVarP(&f.user, "user", "u", "", "connect as this user where ansible_user is unset")
+	fl.StringVar(&f.privateKey, "private-key", "", "private key file for SSH (ansible_ssh_private_key_file wins)")
+	fl.StringVar(&f.privateKey, "key-file", "", "same as --private-key")
+	fl.IntVarP(&f.timeout, "timeout", "T", 10, "seconds to wait for an SSH connection")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file that host keys are checked against (default ~/.ssh/known_hosts)")
+	fl.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "trust the key of a host not yet in known_hosts, and write it there (never a changed key)")
+	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask for the SSH login password")
+	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask for the become (sudo) password")
+	fl.StringVar(&f.retryFile, "retry-file", "", "after a run where hosts failed, write their names to this file (rerun with --limit @FILE)")
 	return cmd
 }
 
@@ -141,7 +160,27 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 		// One buffered reader for the run: several prompts share it.
 		in = bufio.NewReader(cmd.InOrStdin())
 	}
+	opener := &conn.Opener{User: f.user, PrivateKey: f.privateKey, KnownHosts: f.knownHosts,
+		AcceptNew: f.acceptNewHostKeys, Timeout: time.Duration(f.timeout) * time.Second}
+	var becomePassword string
+	if f.askPass || f.askBecomePass {
+		tty, ok := cmd.InOrStdin().(*os.File)
+		if !ok || !term.IsTerminal(int(tty.Fd())) {
+			return &codedError{code: exitError, err: fmt.Errorf("--ask-pass and --ask-become-pass need a terminal")}
+		}
+		if f.askPass {
+			if opener.Password, err = askSecret(stderr, tty, "SSH password: "); err != nil {
+				return &codedError{code: exitError, err: err}
+			}
+		}
+		if f.askBecomePass {
+			if becomePassword, err = askSecret(stderr, tty, "BECOME password: "); err != nil {
+				return &codedError{code: exitError, err: err}
+			}
+		}
+	}
 	r := &runner.Runner{
+		Connect:   opener.Open,
 		Registry:  reg,
 		Inventory: inv,
 		Loader:    loader,
@@ -151,6 +190,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 			ExtraVars: extra, Limit: f.limit, StartAtTask: f.startAtTask, Step: f.step,
 			Verbosity: f.verbose, ForceHandlers: f.forceHandlers, AssumeYes: f.yes,
 			Become: f.become, BecomeUser: f.becomeUser, In: in, PromptOut: stdout, Connection: f.connection,
+			BecomePassword: becomePassword,
 		},
 	}
 	defer r.Close()
@@ -161,6 +201,13 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 	}
 	if err != nil {
 		return &codedError{code: exitError, err: err}
+	}
+	if f.retryFile != "" && len(outcome.FailedHosts) > 0 {
+		if err := os.WriteFile(f.retryFile, []byte(strings.Join(outcome.FailedHosts, "\n")+"\n"), 0o644); err != nil {
+			fmt.Fprintf(stderr, "[WARNING]: could not write the retry file %s: %v\n", f.retryFile, err)
+		} else if f.output == "text" {
+			fmt.Fprintf(stdout, "\tto retry, use: --limit @%s\n\n", f.retryFile)
+		}
 	}
 	if code := outcome.ExitCode(); code != 0 {
 		return &codedError{code: code}
@@ -259,4 +306,15 @@ func parseExtraVars(values []string) (map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// askSecret reads a password from the terminal without echo.
+func askSecret(w io.Writer, tty *os.File, prompt string) (string, error) {
+	fmt.Fprint(w, prompt)
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(w)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return string(b), nil
 }

@@ -63,8 +63,8 @@ type Become struct {
 }
 
 // WithTask wraps h so that every command runs with the task's environment
-// and become settings. Commands only: file writes keep the connection's
-// own user (the SSH connection routes them through sudo).
+// and become settings; with become, files are read, described and written
+// through sudo as well (sudofiles.go).
 func WithTask(h module.MutableHost, env map[string]string, b Become) module.MutableHost {
 	if len(env) == 0 && !b.Enabled {
 		return h

@@ -3,20 +3,106 @@ package conn
 import (
 	"context"
 	"fmt"
+	"os/user"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/cutover/cutover/engine/module"
 )
 
-// Open returns the connection a host's variables ask for. Only the local
-// connection exists so far; any other kind is refused as unreachable, so a
-// production inventory can never be run on this machine by mistake.
-func Open(_ context.Context, name string, vars map[string]any) (module.MutableHost, error) {
-	kind, _ := vars["ansible_connection"].(string)
+// Opener opens the connection each host's variables ask for, with the
+// command line's defaults where the inventory says nothing.
+type Opener struct {
+	User       string        // -u: login user where ansible_user is unset
+	PrivateKey string        // --private-key
+	KnownHosts string        // --known-hosts; default ~/.ssh/known_hosts
+	AcceptNew  bool          // --accept-new-host-keys
+	Timeout    time.Duration // --timeout: to connect
+	Password   string        // -k/--ask-pass: the login password (secret)
+
+	mu    sync.Mutex
+	files map[string]*HostKeys // one per known_hosts file, shared by hosts
+}
+
+// Open connects to a host: ansible_connection local runs here; ssh (the
+// default, as in Ansible) dials ansible_host:ansible_port.
+func (o *Opener) Open(ctx context.Context, name string, vars map[string]any) (module.MutableHost, error) {
+	kind := str(vars["ansible_connection"])
 	switch kind {
 	case "local":
 		return &Local{Host: name}, nil
 	case "", "ssh", "smart", "paramiko":
-		return nil, fmt.Errorf("%w: %s: the ssh connection is not available yet (set ansible_connection=local to run on this machine)", ErrUnreachable, name)
+	default:
+		return nil, fmt.Errorf("%w: %s: unknown connection type %q", ErrUnreachable, name, kind)
 	}
-	return nil, fmt.Errorf("%w: %s: unknown connection type %q", ErrUnreachable, name, kind)
+	cfg := SSHConfig{
+		Name:     name,
+		Addr:     first(str(vars["ansible_host"]), str(vars["ansible_ssh_host"]), name),
+		User:     first(str(vars["ansible_user"]), str(vars["ansible_ssh_user"]), o.User, currentUserName()),
+		Password: first(str(vars["ansible_password"]), str(vars["ansible_ssh_pass"]), o.Password),
+		Agent:    true,
+		Timeout:  o.Timeout,
+	}
+	port := first(str(vars["ansible_port"]), str(vars["ansible_ssh_port"]), "22")
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p > 65535 {
+		return nil, fmt.Errorf("%w: %s: ansible_port %q is not a port", ErrUnreachable, name, port)
+	}
+	cfg.Port = p
+	if t := str(vars["ansible_ssh_timeout"]); t != "" {
+		if secs, err := strconv.Atoi(t); err == nil {
+			cfg.Timeout = time.Duration(secs) * time.Second
+		}
+	}
+	if key := first(str(vars["ansible_ssh_private_key_file"]), str(vars["ansible_private_key_file"]), o.PrivateKey); key != "" {
+		cfg.KeyFiles = []string{key}
+	}
+	cfg.HostKeys = o.hostKeys(first(str(vars["ansible_ssh_known_hosts_file"]), o.KnownHosts, DefaultKnownHosts()))
+	return DialSSH(ctx, cfg)
+}
+
+func (o *Opener) hostKeys(file string) *HostKeys {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.files == nil {
+		o.files = map[string]*HostKeys{}
+	}
+	if k, ok := o.files[file]; ok {
+		return k
+	}
+	k := &HostKeys{File: file, AcceptNew: o.AcceptNew}
+	o.files[file] = k
+	return k
+}
+
+// Open is Opener.Open with no command-line defaults.
+func Open(ctx context.Context, name string, vars map[string]any) (module.MutableHost, error) {
+	return (&Opener{}).Open(ctx, name, vars)
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+func first(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func currentUserName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "root"
 }

@@ -105,7 +105,7 @@ var filterCases = []evalCase{
 	{"difference", "[1, 2, 3] | difference([2])", []any{1, 3}},
 	{"symmetric_difference", "[1, 2, 3] | symmetric_difference([2, 3, 4])", []any{1, 4}}, // ansible
 	{"product", "[1, 2] | product(['a', 'b']) | list", []any{[]any{1, "a"}, []any{1, "b"}, []any{2, "a"}, []any{2, "b"}}}, // ansible
-	{"zip", "[1, 2] | zip(['a', 'b']) | list", []any{[]any{1, "a"}, []any{2, "b"}}},      // ansible
+	{"zip", "[1, 2] | zip(['a', 'b']) | list", []any{[]any{1, "a"}, []any{2, "b"}}},                                       // ansible
 	{"combine", "{'a': 1, 'b': 2} | combine({'b': 3})", map[string]any{"a": 1, "b": 3}},
 	{"combine recursive", "{'a': {'b': 1}} | combine({'a': {'c': 2}}, recursive=true)", map[string]any{"a": map[string]any{"b": 1, "c": 2}}}, // ansible
 	{"combine flat", "{'a': {'b': 1}} | combine({'a': {'c': 2}})", map[string]any{"a": map[string]any{"c": 2}}},

@@ -462,6 +462,7 @@ func (pr *playRun) becomeFor(t *playbook.Task, in *inherited, sc *scope, local b
 		apply(blk.Become, blk.BecomeUser)
 	}
 	apply(t.Become, t.BecomeUser)
+	b.Password = pr.r.Options.BecomePassword
 	if v, ok := sc.Lookup("ansible_become_password"); ok {
 		pw, err := expr.RenderString(fmt.Sprint(v), sc)
 		if err != nil {
@@ -469,7 +470,11 @@ func (pr *playRun) becomeFor(t *playbook.Task, in *inherited, sc *scope, local b
 		}
 		b.Password = pw
 	} else if v, ok := sc.Lookup("ansible_become_pass"); ok {
-		b.Password = fmt.Sprint(v)
+		pw, err := expr.RenderString(fmt.Sprint(v), sc)
+		if err != nil {
+			return b, err
+		}
+		b.Password = pw
 	}
 	if module.Templated(b.User) {
 		u, err := expr.RenderString(b.User, sc)

@@ -155,6 +155,10 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		target, delegate = d, d
 		connVars = pr.delegateVars(d)
 	}
+	connVars, err := connectionVars(connVars, sc)
+	if err != nil {
+		return failedOutcome(h, name, undefinedMsg(t, err))
+	}
 	base, err := r.connection(ctx, target, connVars)
 	if err != nil {
 		return unreachableOutcome(h, name, err)
@@ -452,4 +456,24 @@ func (pr *playRun) noLog(t *playbook.Task, in *inherited) bool {
 		}
 	}
 	return false
+}
+
+// connectionVars renders the ansible_* variables a connection reads: an
+// ansible_password may well be "{{ vault_finance_password }}".
+func connectionVars(vars map[string]any, sc *scope) (map[string]any, error) {
+	out, cloned := vars, false
+	for k, v := range vars {
+		if !strings.HasPrefix(k, "ansible_") || !module.Templated(v) {
+			continue
+		}
+		rv, err := expr.RenderValue(v, sc)
+		if err != nil {
+			return nil, err
+		}
+		if !cloned {
+			out, cloned = maps.Clone(vars), true
+		}
+		out[k] = rv
+	}
+	return out, nil
 }

@@ -44,6 +44,8 @@ type Options struct {
 	In            io.Reader // the user's terminal, for pause and --step
 	PromptOut     io.Writer // where prompts go
 	Connection    string    // -c: the connection type where a host sets none
+	// BecomePassword is -K's answer (secret); ansible_become_password wins.
+	BecomePassword string
 }
 
 // Connector opens the connection to a host from its variables.

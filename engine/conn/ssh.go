@@ -1,0 +1,460 @@
+package conn
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/melbahja/goph"
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/cutover/cutover/engine/module"
+)
+
+// SSHConfig says how to reach one host.
+type SSHConfig struct {
+	Name     string // inventory hostname, for messages
+	Addr     string // ansible_host
+	Port     int
+	User     string
+	KeyFiles []string // private keys to offer, in order
+	Password string   // secret
+	Agent    bool     // offer the keys of $SSH_AUTH_SOCK
+	HostKeys *HostKeys
+	Timeout  time.Duration // to connect; zero means 10 s
+}
+
+// SSH is one SSH connection to a host, kept for the whole run: every
+// command is a session on it and every file moves over its one SFTP
+// subsystem.
+type SSH struct {
+	name   string
+	client *goph.Client
+
+	sftpOnce sync.Once
+	sftp     *sftp.Client
+	sftpErr  error
+
+	idsOnce sync.Once
+	users   map[int]string
+	groups  map[int]string
+}
+
+var _ module.MutableHost = (*SSH)(nil)
+
+// DialSSH opens the connection, verifying the host key first.
+func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
+	if cfg.HostKeys == nil || cfg.HostKeys.File == "" {
+		return nil, fmt.Errorf("%w: %s: no known_hosts file to check the host key against", ErrHostKey, cfg.Name)
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 22
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	addr := net.JoinHostPort(cfg.Addr, strconv.Itoa(cfg.Port))
+	callback, algos, err := cfg.HostKeys.callback(cfg.Name, addr)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := authMethods(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, cfg.Name, err)
+	}
+	config := &ssh.ClientConfig{
+		User:              cfg.User,
+		Auth:              auth,
+		HostKeyCallback:   callback,
+		HostKeyAlgorithms: algos,
+		Timeout:           cfg.Timeout,
+	}
+	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	tcp, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: Failed to connect to the host via ssh: %v", ErrUnreachable, cfg.Name, err)
+	}
+	// The handshake honours the context too: closing the socket ends it.
+	stop := context.AfterFunc(dctx, func() { tcp.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(tcp, addr, config)
+	stop()
+	if err != nil {
+		tcp.Close()
+		if errors.Is(err, ErrHostKey) {
+			return nil, unwrapHostKey(err)
+		}
+		return nil, fmt.Errorf("%w: %s: Failed to connect to the host via ssh: %v", ErrUnreachable, cfg.Name, err)
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	return &SSH{name: cfg.Name, client: &goph.Client{Client: client}}, nil
+}
+
+// unwrapHostKey drops x/crypto's "ssh: handshake failed:" prefix.
+func unwrapHostKey(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, ErrHostKey.Error()); i > 0 {
+		msg = msg[i+len(ErrHostKey.Error()):]
+	}
+	return fmt.Errorf("%w%s", ErrHostKey, msg)
+}
+
+func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, error) {
+	var methods []ssh.AuthMethod
+	var signers []ssh.Signer
+	for _, f := range cfg.KeyFiles {
+		s, err := goph.GetSigner(f, "")
+		if err != nil {
+			return nil, fmt.Errorf("private key %s: %v", f, err)
+		}
+		signers = append(signers, s)
+	}
+	if cfg.Agent && goph.HasAgent() {
+		if a, err := goph.UseAgent(); err == nil {
+			methods = append(methods, a...)
+		}
+	}
+	if len(signers) > 0 {
+		methods = append([]ssh.AuthMethod{ssh.PublicKeys(signers...)}, methods...)
+	}
+	if cfg.Password != "" {
+		methods = append(methods, goph.Password(cfg.Password)...)
+	}
+	if len(methods) == 0 {
+		return nil, errors.New("no way to authenticate: give a private key, a password, or run an ssh-agent")
+	}
+	return methods, nil
+}
+
+// Name returns the inventory hostname.
+func (s *SSH) Name() string { return s.name }
+
+// Close ends the SFTP subsystem and the connection.
+func (s *SSH) Close() error {
+	if s.sftp != nil {
+		s.sftp.Close()
+	}
+	return s.client.Close()
+}
+
+// lost turns a transport failure into ErrUnreachable.
+func (s *SSH) lost(err error) error {
+	return fmt.Errorf("%w: %s: the connection was lost: %v", ErrUnreachable, s.name, err)
+}
+
+// Run runs a command in a new session on the connection. The task's
+// environment travels on stdin, never in the command line: it may hold
+// secrets, and the far side's ps would show them.
+func (s *SSH) Run(ctx context.Context, cmd module.Command) (*module.CommandResult, error) {
+	if cmd.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cmd.Timeout)
+		defer cancel()
+	}
+	line, stdin, err := remoteCommand(cmd)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return nil, s.lost(err)
+	}
+	defer sess.Close()
+	var stdout, stderr bytes.Buffer
+	sess.Stdout, sess.Stderr = &stdout, &stderr
+	if stdin != nil {
+		sess.Stdin = bytes.NewReader(stdin)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(line) }()
+	select {
+	case <-ctx.Done():
+		sess.Signal(ssh.SIGKILL)
+		sess.Close()
+		return &module.CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, fmt.Errorf("%s: %w", describe(cmd), ctx.Err())
+	case err = <-done:
+	}
+	res := &module.CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exit *ssh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.RC = exit.ExitStatus()
+		if exit.Signal() != "" && res.RC == 0 {
+			res.RC = 128 + 9
+		}
+	default:
+		return res, s.lost(err)
+	}
+	return res, nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// remoteCommand builds the one shell line the session runs, and its stdin.
+// With an environment, a small prelude reads NAME=base64 lines from stdin
+// up to an empty line, exports them, and execs the command, which then
+// reads the rest of stdin as its own.
+func remoteCommand(cmd module.Command) (string, []byte, error) {
+	var line string
+	switch {
+	case cmd.Shell != "":
+		line = Quote([]string{"/bin/sh", "-c", cmd.Shell})
+	case len(cmd.Argv) > 0:
+		line = Quote(cmd.Argv)
+	default:
+		return "", nil, errors.New("run: empty command")
+	}
+	if cmd.Dir != "" {
+		line = "cd " + Quote([]string{cmd.Dir}) + " && exec " + line
+	}
+	if len(cmd.Env) == 0 {
+		return line, cmd.Stdin, nil
+	}
+	names := make([]string, 0, len(cmd.Env))
+	for k := range cmd.Env {
+		if !envName.MatchString(k) {
+			return "", nil, fmt.Errorf("environment variable name %q is not valid", k)
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var in bytes.Buffer
+	for _, k := range names {
+		fmt.Fprintf(&in, "%s=%s\n", k, base64.StdEncoding.EncodeToString([]byte(cmd.Env[k])))
+	}
+	in.WriteString("\n")
+	in.Write(cmd.Stdin)
+	prelude := `while IFS= read -r l && [ -n "$l" ]; do export "${l%%=*}=$(printf %s "${l#*=}" | base64 -d)"; done; `
+	return "/bin/sh -c " + Quote([]string{prelude + line}), in.Bytes(), nil
+}
+
+// Probe runs a read-only command; the gate decides which.
+func (s *SSH) Probe(ctx context.Context, cmd module.Command) (*module.CommandResult, error) {
+	return s.Run(ctx, cmd)
+}
+
+// Dial opens a TCP connection from the host's side, tunnelled through the
+// SSH connection (a database on the host's own 127.0.0.1).
+func (s *SSH) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := s.client.Dial(network, addr)
+		ch <- result{c, err}
+	}()
+	select {
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	case r := <-ch:
+		return r.c, r.err
+	}
+}
+
+func (s *SSH) files() (*sftp.Client, error) {
+	s.sftpOnce.Do(func() {
+		s.sftp, s.sftpErr = s.client.NewSftp()
+		if s.sftpErr != nil {
+			s.sftpErr = s.lost(s.sftpErr)
+		}
+	})
+	return s.sftp, s.sftpErr
+}
+
+// ReadFile reads a file over SFTP.
+func (s *SSH) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	fc, err := s.files()
+	if err != nil {
+		return nil, err
+	}
+	f, err := fc.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// Stat describes a path over SFTP, with owner and group names from the
+// host's own user database.
+func (s *SSH) Stat(ctx context.Context, p string) (*module.FileInfo, error) {
+	fc, err := s.files()
+	if err != nil {
+		return nil, err
+	}
+	fi, err := fc.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	info := &module.FileInfo{
+		Path: p, Exists: true, IsDir: fi.IsDir(), IsLink: fi.Mode()&fs.ModeSymlink != 0,
+		IsRegular: fi.Mode().IsRegular(), Size: fi.Size(), ModTime: fi.ModTime(),
+		Mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky),
+	}
+	if st, ok := fi.Sys().(*sftp.FileStat); ok {
+		info.UID, info.GID = int(st.UID), int(st.GID)
+		s.loadIDs(ctx)
+		info.Owner, info.Group = s.users[info.UID], s.groups[info.GID]
+	}
+	if info.IsLink {
+		info.LinkTarget, _ = fc.ReadLink(p)
+	}
+	return info, nil
+}
+
+// loadIDs reads the host's users and groups once, for Stat's names.
+func (s *SSH) loadIDs(ctx context.Context) {
+	s.idsOnce.Do(func() {
+		s.users, s.groups = map[int]string{}, map[int]string{}
+		for _, db := range []struct {
+			name string
+			into map[int]string
+		}{{"passwd", s.users}, {"group", s.groups}} {
+			res, err := s.Run(ctx, module.Command{Argv: []string{"getent", db.name}})
+			if err != nil || res.RC != 0 {
+				continue
+			}
+			for _, l := range strings.Split(string(res.Stdout), "\n") {
+				f := strings.Split(l, ":")
+				if len(f) >= 3 {
+					if id, err := strconv.Atoi(f[2]); err == nil {
+						db.into[id] = f[0]
+					}
+				}
+			}
+		}
+	})
+}
+
+// lookupID resolves a user or group name to its id on the host.
+func (s *SSH) lookupID(ctx context.Context, name string, group bool) (int, error) {
+	if id, err := strconv.Atoi(name); err == nil {
+		return id, nil
+	}
+	s.loadIDs(ctx)
+	db, what := s.users, "user"
+	if group {
+		db, what = s.groups, "group"
+	}
+	for id, n := range db {
+		if n == name {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown %s %q on %s", what, name, s.name)
+}
+
+// WriteFile replaces p atomically on the host: a temp file in the same
+// folder, written and synced over SFTP, given the old file's mode and
+// owner (or those asked for), validated if asked, then renamed over p.
+func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.WriteOptions) error {
+	fc, err := s.files()
+	if err != nil {
+		return err
+	}
+	mode := fs.FileMode(0o644)
+	uid, gid := -1, -1
+	if old, err := s.Stat(ctx, p); err == nil {
+		mode, uid, gid = old.Mode, old.UID, old.GID
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if opt.Mode != 0 {
+		mode = opt.Mode
+	}
+	if opt.Owner != "" {
+		if uid, err = s.lookupID(ctx, opt.Owner, false); err != nil {
+			return err
+		}
+	}
+	if opt.Group != "" {
+		if gid, err = s.lookupID(ctx, opt.Group, true); err != nil {
+			return err
+		}
+	}
+	tmp := path.Join(path.Dir(p), "."+path.Base(p)+".cutover-"+randomSuffix())
+	if err := writeSynced(fc, tmp, data); err != nil {
+		fc.Remove(tmp)
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	cleanup := func(err error) error {
+		fc.Remove(tmp)
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := fc.Chown(tmp, uid, gid); err != nil {
+			return cleanup(err)
+		}
+	}
+	if err := fc.Chmod(tmp, mode); err != nil {
+		return cleanup(err)
+	}
+	if len(opt.Validate) > 0 {
+		argv := make([]string, len(opt.Validate))
+		for i, a := range opt.Validate {
+			argv[i] = strings.ReplaceAll(a, "%s", tmp)
+		}
+		res, err := s.Run(ctx, module.Command{Argv: argv})
+		if err != nil {
+			return cleanup(err)
+		}
+		if res.RC != 0 {
+			return cleanup(fmt.Errorf("validation by %s failed (rc=%d): %s", argv[0], res.RC, strings.TrimSpace(string(res.Stderr)+string(res.Stdout))))
+		}
+	}
+	if err := fc.PosixRename(tmp, p); err != nil {
+		return cleanup(err)
+	}
+	return nil
+}
+
+func writeSynced(fc *sftp.Client, p string, data []byte) error {
+	f, err := fc.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	// fsync@openssh.com: the data is on disk before the rename makes it
+	// the file; servers without the extension only lose that guarantee.
+	if err := f.Sync(); err != nil && !errors.Is(err, sftp.ErrSSHFxOpUnsupported) {
+		var se *sftp.StatusError
+		if !errors.As(err, &se) {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
