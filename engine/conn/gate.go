@@ -105,8 +105,13 @@ func (b Become) wrap(cmd module.Command) module.Command {
 	if b.Password == "" {
 		argv = append(argv, "-n")
 	} else {
-		argv = append(argv, "-S", "-p", "")
-		cmd.Stdin = append([]byte(b.Password+"\n"), cmd.Stdin...)
+		// The password goes on stdin only if sudo asks for it (a NOPASSWD
+		// rule or a cached login asks nothing, and the command would read
+		// it): the connection answers the prompt and starts stdin when the
+		// marker shows the command has begun.
+		nonce := randomSuffix()
+		cmd.Prompt = &module.Prompt{Text: "[cutover-sudo-" + nonce + "]:", Answer: b.Password, Marker: "cutover-begin-" + nonce}
+		argv = append(argv, "-S", "-p", cmd.Prompt.Text)
 	}
 	if len(cmd.Env) > 0 {
 		// sudo resets the environment; ask it to keep the task's variables,
@@ -119,6 +124,9 @@ func (b Become) wrap(cmd module.Command) module.Command {
 		argv = append(argv, "--preserve-env="+strings.Join(names, ","))
 	}
 	argv = append(argv, "--")
+	if cmd.Prompt != nil {
+		argv = append(argv, "/bin/sh", "-c", `echo `+cmd.Prompt.Marker+`; exec "$0" "$@"`)
+	}
 	if cmd.Shell != "" {
 		argv = append(argv, "/bin/sh", "-c", cmd.Shell)
 		cmd.Shell = ""

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -108,16 +109,33 @@ func (l *Local) Run(ctx context.Context, cmd module.Command) (*module.CommandRes
 			c.Env = append(c.Env, k+"="+v)
 		}
 	}
-	if cmd.Stdin != nil {
-		c.Stdin = bytes.NewReader(cmd.Stdin)
-	}
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
+	var d *dialog
+	if cmd.Prompt != nil {
+		d = newDialog(cmd.Prompt, cmd.Stdin)
+		c.Stdout, c.Stderr = d.stdoutWriter(), d.stderrWriter()
+		// Wait does not wait for a reader it does not own: feed stdin from
+		// our own goroutine, which the dialog ends.
+		in, err := c.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
+		go func() {
+			io.Copy(in, d.stdin())
+			in.Close()
+		}()
+	} else if cmd.Stdin != nil {
+		c.Stdin = bytes.NewReader(cmd.Stdin)
+	}
 	// Its own process group, so a timeout kills the whole pipeline.
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	err := c.Run()
 	res := &module.CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if d != nil {
+		res.Stdout, res.Stderr = d.result()
+	}
 	var exit *exec.ExitError
 	switch {
 	case err == nil:

@@ -54,6 +54,9 @@ type SSH struct {
 	idsOnce sync.Once
 	users   map[int]string
 	groups  map[int]string
+
+	done      chan struct{} // closed by Close: stops the keepalive
+	closeOnce sync.Once
 }
 
 var _ module.MutableHost = (*SSH)(nil)
@@ -103,7 +106,41 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		return nil, fmt.Errorf("%w: %s: Failed to connect to the host via ssh: %v", ErrUnreachable, cfg.Name, err)
 	}
 	client := ssh.NewClient(c, chans, reqs)
-	return &SSH{name: cfg.Name, client: &goph.Client{Client: client}}, nil
+	s := &SSH{name: cfg.Name, client: &goph.Client{Client: client}, done: make(chan struct{})}
+	go s.keepalive(15 * time.Second)
+	return s, nil
+}
+
+// keepalive asks the server for a reply every interval, and closes the
+// connection when none comes: a host that vanished (a pulled cable sends
+// no reset) then fails its next task as UNREACHABLE instead of hanging.
+func (s *SSH) keepalive(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		replied := make(chan error, 1)
+		go func() {
+			_, _, err := s.client.SendRequest("keepalive@openssh.com", true, nil)
+			replied <- err
+		}()
+		select {
+		case <-s.done:
+			return
+		case err := <-replied:
+			if err != nil {
+				s.client.Close()
+				return
+			}
+		case <-time.After(interval):
+			s.client.Close()
+			return
+		}
+	}
 }
 
 // unwrapHostKey drops x/crypto's "ssh: handshake failed:" prefix.
@@ -147,6 +184,7 @@ func (s *SSH) Name() string { return s.name }
 
 // Close ends the SFTP subsystem and the connection.
 func (s *SSH) Close() error {
+	s.closeOnce.Do(func() { close(s.done) })
 	if s.sftp != nil {
 		s.sftp.Close()
 	}
@@ -178,7 +216,23 @@ func (s *SSH) Run(ctx context.Context, cmd module.Command) (*module.CommandResul
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
 	sess.Stdout, sess.Stderr = &stdout, &stderr
-	if stdin != nil {
+	var d *dialog
+	if cmd.Prompt != nil {
+		// The environment prelude reads its lines before sudo starts, so it
+		// goes first; the dialog's stream follows.
+		prelude := stdin[:len(stdin)-len(cmd.Stdin)]
+		d = newDialog(cmd.Prompt, cmd.Stdin)
+		sess.Stdout, sess.Stderr = d.stdoutWriter(), d.stderrWriter()
+		in, err := sess.StdinPipe()
+		if err != nil {
+			return nil, s.lost(err)
+		}
+		go func() {
+			in.Write(prelude)
+			io.Copy(in, d.stdin())
+			in.Close()
+		}()
+	} else if stdin != nil {
 		sess.Stdin = bytes.NewReader(stdin)
 	}
 	done := make(chan error, 1)
@@ -191,6 +245,9 @@ func (s *SSH) Run(ctx context.Context, cmd module.Command) (*module.CommandResul
 	case err = <-done:
 	}
 	res := &module.CommandResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if d != nil {
+		res.Stdout, res.Stderr = d.result()
+	}
 	var exit *ssh.ExitError
 	switch {
 	case err == nil:

@@ -221,6 +221,20 @@ type Command struct {
 	Dir   string
 	// Timeout bounds the command; zero means the context's deadline.
 	Timeout time.Duration
+	// Prompt, when set, is a dialog with the command (sudo's password):
+	// see Prompt.
+	Prompt *Prompt
+}
+
+// Prompt describes a command that may ask for a secret on stderr before it
+// starts. The connection answers the prompt once, when and only when it
+// appears, then sends Stdin once Marker shows on stdout (the real command
+// has started); Marker's line is removed from stdout and the prompt from
+// stderr. The answer never reaches the command when nothing asks for it.
+type Prompt struct {
+	Text   string // the prompt, as the command prints it on stderr
+	Answer string // secret
+	Marker string // a line the command prints on stdout when it starts
 }
 
 // CommandResult is what a command did.
