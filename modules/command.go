@@ -1,11 +1,15 @@
 package modules
 
 import (
+	"errors"
+
 	"context"
 	"fmt"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/cutover/cutover/engine/conn"
 
 	"github.com/cutover/cutover/engine/module"
 )
@@ -127,7 +131,7 @@ func (m commandModule) Apply(ctx context.Context, h module.MutableHost, c *modul
 	res, err := h.Run(ctx, p.cmd)
 	end := time.Now()
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, conn.ErrUnreachable) {
 			return nil, err
 		}
 		// A missing program is a failed task with rc 2, as in Ansible.

@@ -73,9 +73,11 @@ func (waitForModule) Plan(ctx context.Context, env *module.Env, args module.Args
 			data, err := env.Host.ReadFile(ctx, path)
 			exists := err == nil
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				if fi, serr := env.Host.Stat(ctx, path); serr == nil && fi.Exists {
-					exists = true
+				fi, serr := env.Host.Stat(ctx, path)
+				if serr != nil && !errors.Is(serr, fs.ErrNotExist) {
+					return false, serr // the host is gone, or the path unreadable
 				}
+				exists = serr == nil && fi.Exists
 			}
 			if state == "absent" || state == "stopped" {
 				return !exists, nil

@@ -350,10 +350,22 @@ func (s *SSH) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	}
 	f, err := fc.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, s.fileErr(err)
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	data, err := io.ReadAll(f)
+	return data, s.fileErr(err)
+}
+
+// fileErr keeps SFTP's answers about files (missing, forbidden, refused)
+// and turns a broken transport into ErrUnreachable.
+func (s *SSH) fileErr(err error) error {
+	var se *sftp.StatusError
+	switch {
+	case err == nil, errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.As(err, &se):
+		return err
+	}
+	return s.lost(err)
 }
 
 // Stat describes a path over SFTP, with owner and group names from the
@@ -365,7 +377,7 @@ func (s *SSH) Stat(ctx context.Context, p string) (*module.FileInfo, error) {
 	}
 	fi, err := fc.Lstat(p)
 	if err != nil {
-		return nil, err
+		return nil, s.fileErr(err)
 	}
 	info := &module.FileInfo{
 		Path: p, Exists: true, IsDir: fi.IsDir(), IsLink: fi.Mode()&fs.ModeSymlink != 0,
@@ -454,13 +466,12 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 		}
 	}
 	tmp := path.Join(path.Dir(p), "."+path.Base(p)+".cutover-"+randomSuffix())
-	if err := writeSynced(fc, tmp, data); err != nil {
-		fc.Remove(tmp)
-		return fmt.Errorf("write %s: %w", p, err)
-	}
 	cleanup := func(err error) error {
 		fc.Remove(tmp)
-		return fmt.Errorf("write %s: %w", p, err)
+		return fmt.Errorf("write %s: %w", p, s.fileErr(err))
+	}
+	if err := writeSynced(fc, tmp, data); err != nil {
+		return cleanup(err)
 	}
 	if uid >= 0 || gid >= 0 {
 		if err := fc.Chown(tmp, uid, gid); err != nil {
