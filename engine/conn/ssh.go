@@ -57,7 +57,14 @@ type SSH struct {
 
 	done      chan struct{} // closed by Close: stops the keepalive
 	closeOnce sync.Once
+	// slots bounds the sessions open at once: sshd allows MaxSessions
+	// (10) per connection, SFTP holds one, and a closed session frees its
+	// slot a moment after Close returns.
+	slots chan struct{}
 }
+
+// maxSessions is how many commands may run at once on one connection.
+const maxSessions = 8
 
 var _ module.MutableHost = (*SSH)(nil)
 
@@ -106,7 +113,7 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		return nil, fmt.Errorf("%w: %s: Failed to connect to the host via ssh: %v", ErrUnreachable, cfg.Name, err)
 	}
 	client := ssh.NewClient(c, chans, reqs)
-	s := &SSH{name: cfg.Name, client: &goph.Client{Client: client}, done: make(chan struct{})}
+	s := &SSH{name: cfg.Name, client: &goph.Client{Client: client}, done: make(chan struct{}), slots: make(chan struct{}, maxSessions)}
 	go s.keepalive(15 * time.Second)
 	return s, nil
 }
@@ -209,10 +216,11 @@ func (s *SSH) Run(ctx context.Context, cmd module.Command) (*module.CommandResul
 	if err != nil {
 		return nil, err
 	}
-	sess, err := s.client.NewSession()
+	sess, release, err := s.session(ctx)
 	if err != nil {
-		return nil, s.lost(err)
+		return nil, err
 	}
+	defer release()
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
 	sess.Stdout, sess.Stderr = &stdout, &stderr
@@ -525,4 +533,33 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// session opens a session within the connection's slots, retrying while
+// sshd still counts recently closed ones.
+func (s *SSH) session(ctx context.Context) (*ssh.Session, func(), error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	release := func() { <-s.slots }
+	for attempt := 0; ; attempt++ {
+		sess, err := s.client.NewSession()
+		if err == nil {
+			return sess, release, nil
+		}
+		var oc *ssh.OpenChannelError
+		if errors.As(err, &oc) && oc.Reason == ssh.ConnectionFailed && attempt < 50 {
+			select {
+			case <-time.After(20 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				release()
+				return nil, nil, ctx.Err()
+			}
+		}
+		release()
+		return nil, nil, s.lost(err)
+	}
 }

@@ -284,3 +284,37 @@ func TestSSH(t *testing.T) {
 		}
 	})
 }
+
+// TestSSHManySessionsAtOnce runs more commands at once than sshd's
+// MaxSessions allows on one connection: they queue instead of failing.
+func TestSSHManySessionsAtOnce(t *testing.T) {
+	lab := sshlab.Start(t, 32, "finance")
+	c, err := dial(t, lab, lab.Hosts[0], "root", "", &conn.HostKeys{File: lab.KnownHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ReadFile(context.Background(), "/etc/hostname") // SFTP holds a slot too
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := c.Run(context.Background(), module.Command{Argv: []string{"sleep", "0.1"}})
+			if err == nil && res.RC != 0 {
+				err = errors.New(string(res.Stderr))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := lab.Hosts[0].Connections(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}

@@ -290,6 +290,11 @@ func (pr *playRun) failHost(h *hostState, t *playbook.Task, in *inherited, err e
 
 // execute runs a task on one host: conditions, loop, module, register.
 func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, in *inherited, name string) *taskOutcome {
+	if in.gathering && h.gathered {
+		// Facts are gathered once per host per run; later plays reuse them.
+		return &taskOutcome{status: StatusOK, register: map[string]any{"changed": false},
+			lines: []*HostResult{{Host: h.name, Task: name, Module: t.Module, Status: StatusOK, Result: map[string]any{"changed": false}}}}
+	}
 	sc := pr.scopeFor(h, t, in)
 	items, looped, err := pr.loopItems(t, sc)
 	if err != nil {

@@ -391,6 +391,9 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	for k, v := range out.facts {
 		h.facts[k] = expr.MarkUnsafe(v)
 	}
+	if in.gathering && out.status == StatusOK {
+		h.gathered = true
+	}
 	for k, v := range out.vars {
 		h.registered[k] = expr.MarkUnsafe(v)
 	}

@@ -298,7 +298,7 @@ func (pr *playRun) runBatch(ctx context.Context) error {
 	if gather && pr.r.Registry.Get("setup") != nil {
 		facts := &playbook.Task{Name: "Gathering Facts", Module: "setup", Info: pr.r.Registry.Get("setup"),
 			Args: map[string]any{}, Pos: play.Pos, Dir: play.Dir}
-		pr.runTask(ctx, facts, pr.active(), &inherited{play: play, alwaysRun: true})
+		pr.runTask(ctx, facts, pr.active(), &inherited{play: play, alwaysRun: true, gathering: true})
 	}
 	base := &inherited{play: play, tags: play.Tags}
 	for _, section := range [][]*playbook.Task{play.PreTasks, play.Tasks, play.PostTasks} {

@@ -24,6 +24,7 @@ type inherited struct {
 	alwaysNext  bool // in the block or rescue section of a block that has an always section
 	handler     bool
 	alwaysRun   bool           // ignores tags (fact gathering)
+	gathering   bool           // the implicit fact gathering: once per host per run
 	includeVars map[string]any // include_tasks params (item...)
 	perHostVars map[string]map[string]any
 }

@@ -20,6 +20,7 @@ type hostState struct {
 	failed       bool            // failed in this play; out of the remaining tasks
 	unreachable  bool
 	ended        bool // meta: end_host
+	gathered     bool // facts gathered in this run
 	mu           sync.Mutex
 }
 
