@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/engine/sshlab"
+)
+
+// The seed's seven hosts, each a real sshd on loopback.
+var seedHosts = []string{"finance", "timesheets", "hrdb", "tenders", "archives-db", "mapdata", "rabbitmq"}
+
+// tenTasks touches each host's own folder under root in ten tasks.
+const tenTasks = `- hosts: all
+  tasks:
+    - file: {path: "{{ root }}/{{ inventory_hostname }}", state: directory, mode: "0755"}
+    - copy: {dest: "{{ root }}/{{ inventory_hostname }}/hosts", content: "127.0.0.1 localhost\n"}
+    - lineinfile: {path: "{{ root }}/{{ inventory_hostname }}/hosts", line: "10.0.10.49 finance.thehumanjourney.net"}
+    - blockinfile: {path: "{{ root }}/{{ inventory_hostname }}/sudoers", create: true, block: "www-data ALL=(finance) NOPASSWD:FINANCESCRIPT"}
+    - command: "touch {{ root }}/{{ inventory_hostname }}/ready"
+      args: {creates: "{{ root }}/{{ inventory_hostname }}/ready"}
+    - wait_for: {path: "{{ root }}/go", timeout: 60}
+    - shell: echo "$PHASE on $(hostname)" > {{ root }}/{{ inventory_hostname }}/phase
+      args: {creates: "{{ root }}/{{ inventory_hostname }}/phase"}
+      environment: {PHASE: before}
+    - stat: {path: "{{ root }}/{{ inventory_hostname }}/hosts"}
+      register: st
+    - set_fact: {hosts_mode: "{{ st.stat.mode }}"}
+    - copy: {dest: "{{ root }}/{{ inventory_hostname }}/done", content: "{{ hosts_mode }} {{ ansible_distribution }}\n"}
+`
+
+func writeLab(t *testing.T, lab *sshlab.Lab, dir string) (inv, book string) {
+	t.Helper()
+	inv = filepath.Join(dir, "hosts.ini")
+	book = filepath.Join(dir, "site.yml")
+	os.WriteFile(inv, []byte(lab.Inventory("root", "")), 0o644)
+	os.WriteFile(book, []byte(tenTasks), 0o644)
+	return inv, book
+}
+
+// TestSevenHostsOneConnectionEach: the seed's seven hosts run a ten-task
+// playbook in parallel over one SSH connection each, and --forks 1 and
+// --forks 10 leave the same state.
+func TestSevenHostsOneConnectionEach(t *testing.T) {
+	bin := cutoverBinary(t)
+	lab := sshlab.Start(t, 41, seedHosts...)
+	dir := t.TempDir()
+	inv, book := writeLab(t, lab, dir)
+	roots := map[string]string{}
+	for _, forks := range []string{"10", "1"} {
+		root := filepath.Join(dir, "forks"+forks)
+		os.MkdirAll(root, 0o755)
+		os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
+		before := map[string]int{}
+		for _, h := range lab.Hosts {
+			before[h.Name] = h.Connections()
+		}
+		res := runCommand(t, dir, bin, "run", "-i", inv, book, "-e", "root="+root, "--forks", forks)
+		if res.code != 0 {
+			t.Fatalf("--forks %s: exit %d\n%s%s", forks, res.code, res.stdout, res.stderr)
+		}
+		for host, counts := range recaps(res.stdout) {
+			if counts != "ok=11 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0" {
+				t.Errorf("--forks %s: %s: %s", forks, host, counts)
+			}
+		}
+		for _, h := range lab.Hosts {
+			if n := h.Connections() - before[h.Name]; n != 1 {
+				t.Errorf("--forks %s: %s: %d SSH connections for the run, want 1", forks, h.Name, n)
+			}
+		}
+		roots[forks] = root
+	}
+	if d := diffTrees(snapshot(t, roots["10"]), snapshot(t, roots["1"])); len(d) > 0 {
+		t.Errorf("--forks 10 and --forks 1 differ:\n  %s", strings.Join(d, "\n  "))
+	}
+}
+
+// TestSerialBatchesInOrder: with serial: 2 every task of a batch ends
+// before the next batch starts, as the JSON events show.
+func TestSerialBatchesInOrder(t *testing.T) {
+	bin := cutoverBinary(t)
+	lab := sshlab.Start(t, 42, seedHosts[:5]...)
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "hosts.ini")
+	os.WriteFile(inv, []byte(lab.Inventory("root", "")), 0o644)
+	book := filepath.Join(dir, "serial.yml")
+	os.WriteFile(book, []byte("- hosts: all\n  gather_facts: false\n  serial: 2\n  tasks:\n    - command: hostname\n    - command: id -un\n"), 0o644)
+	res := runCommand(t, dir, bin, "run", "-i", inv, book, "--output", "json")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	var order []string
+	for _, line := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+		var ev struct{ Event, Host, Task string }
+		json.Unmarshal([]byte(line), &ev)
+		if ev.Event == "host_result" {
+			order = append(order, ev.Task+"@"+ev.Host)
+		}
+	}
+	want := "command@finance command@timesheets command@finance command@timesheets " +
+		"command@hrdb command@tenders command@hrdb command@tenders command@archives-db command@archives-db"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("order:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestUnreachableHostsSurvive: one host's sshd is down before the run and
+// another's dies in the middle; both are UNREACHABLE, the other five
+// finish every task, the exit code is Ansible's 4, and --limit @retry
+// reruns just the two once they are back.
+func TestUnreachableHostsSurvive(t *testing.T) {
+	bin := cutoverBinary(t)
+	lab := sshlab.Start(t, 43, seedHosts...)
+	dir := t.TempDir()
+	inv, book := writeLab(t, lab, dir)
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(root, 0o755)
+	retry := filepath.Join(dir, "site.retry")
+	lab.Host("hrdb").Kill()
+
+	// Once every live host is waiting at task 6, cut mapdata off, then let
+	// the others go on.
+	go func() {
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			ready, _ := filepath.Glob(filepath.Join(root, "*", "ready"))
+			if len(ready) == 6 {
+				lab.Host("mapdata").Kill()
+				os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	res := runCommand(t, dir, bin, "run", "-i", inv, book, "-e", "root="+root, "--retry-file", retry)
+	if res.code != 4 {
+		t.Errorf("exit code %d, want 4 (a host unreachable)", res.code)
+	}
+	got := recaps(res.stdout)
+	for _, h := range seedHosts {
+		want := "ok=11 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+		switch h {
+		case "hrdb":
+			want = "ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+		case "mapdata":
+			want = "ok=6 changed=5 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+		}
+		if got[h] != want {
+			t.Errorf("%s: %s, want %s", h, got[h], want)
+		}
+	}
+	for _, want := range []string{"fatal: [hrdb]: UNREACHABLE!", "fatal: [mapdata]: UNREACHABLE!", "Failed to connect to the host via ssh", "the connection was lost"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("output:\n%s%s", res.stdout, res.stderr)
+	}
+	data, _ := os.ReadFile(retry)
+	if string(data) != "hrdb\nmapdata\n" {
+		t.Fatalf("retry file: %q", data)
+	}
+
+	for _, name := range []string{"hrdb", "mapdata"} {
+		if err := lab.Host(name).Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := runCommand(t, dir, bin, "run", "-i", inv, book, "-e", "root="+root, "--limit", "@"+retry)
+	if again.code != 0 {
+		t.Fatalf("rerun: exit %d\n%s%s", again.code, again.stdout, again.stderr)
+	}
+	rerun := recaps(again.stdout)
+	if len(rerun) != 2 || rerun["hrdb"] == "" || rerun["mapdata"] == "" {
+		t.Errorf("the rerun ran on %v, want hrdb and mapdata only", rerun)
+	}
+	if _, err := os.Stat(filepath.Join(root, "hrdb", "done")); err != nil {
+		t.Errorf("hrdb did not finish on the rerun: %v", err)
+	}
+}
