@@ -11,6 +11,9 @@ command -v ansible-playbook >/dev/null || need+=(ansible-core)
 command -v visudo >/dev/null || need+=(sudo)
 command -v crontab >/dev/null || need+=(cron)
 command -v ip >/dev/null || need+=(iproute2)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)   # the SSH lab's servers
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v openssl >/dev/null || need+=(openssl)      # the lab user's password hash
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${need[*]}: run as root or install them" >&2
