@@ -184,3 +184,52 @@ func TestUnreachableHostsSurvive(t *testing.T) {
 		t.Errorf("hrdb did not finish on the rerun: %v", err)
 	}
 }
+
+// TestHostKeyPolicyFromTheCommandLine: an unknown host is UNREACHABLE with
+// its fingerprint and nothing runs; --accept-new-host-keys trusts it and
+// writes the key; delegate_to reaches another inventory host.
+func TestHostKeyPolicyFromTheCommandLine(t *testing.T) {
+	bin := cutoverBinary(t)
+	lab := sshlab.Start(t, 44, "finance", "archives-db")
+	dir := t.TempDir()
+	known := filepath.Join(dir, "known_hosts")
+	inv := filepath.Join(dir, "hosts.ini")
+	var lines []string
+	for _, h := range lab.Hosts {
+		lines = append(lines, h.Name+" ansible_host="+h.Addr+" ansible_port=2222 ansible_user=root")
+	}
+	os.WriteFile(inv, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	book := filepath.Join(dir, "site.yml")
+	os.WriteFile(book, []byte(`- hosts: finance
+  gather_facts: false
+  tasks:
+    - command: "touch {{ playbook_dir }}/ran"
+    - command: hostname
+      delegate_to: archives-db
+      register: where
+    - debug: var=where.stdout
+`), 0o644)
+	args := []string{"run", "-i", inv, book, "--private-key", lab.ClientKey, "--known-hosts", known}
+	os.WriteFile(known, nil, 0o600)
+	res := runCommand(t, dir, bin, args...)
+	if res.code != 4 || !strings.Contains(res.stdout, "UNREACHABLE!") || !strings.Contains(res.stdout, "unknown host key ssh-ed25519 SHA256:") {
+		t.Fatalf("unknown host: exit %d\n%s", res.code, res.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("a task ran on a host whose key is unknown")
+	}
+	res = runCommand(t, dir, bin, append(args, "--accept-new-host-keys")...)
+	if res.code != 0 {
+		t.Fatalf("--accept-new-host-keys: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "changed: [finance -> archives-db]") {
+		t.Errorf("delegate_to another host:\n%s", res.stdout)
+	}
+	data, _ := os.ReadFile(known)
+	if strings.Count(string(data), "ssh-ed25519") != 2 {
+		t.Errorf("known_hosts after trust on first use:\n%s", data)
+	}
+	if res := runCommand(t, dir, bin, args...); res.code != 0 {
+		t.Errorf("the written keys are not trusted afterwards: exit %d\n%s", res.code, res.stdout)
+	}
+}

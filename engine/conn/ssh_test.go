@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -316,5 +317,36 @@ func TestSSHManySessionsAtOnce(t *testing.T) {
 	}
 	if n := lab.Hosts[0].Connections(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// TestSSHAgent authenticates with a key held only by an ssh-agent.
+func TestSSHAgent(t *testing.T) {
+	lab := sshlab.Start(t, 33, "finance")
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { agent.Process.Kill(); agent.Wait() }()
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	if out, err := exec.Command("ssh-add", lab.ClientKey).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	h := lab.Hosts[0]
+	c, err := conn.DialSSH(context.Background(), conn.SSHConfig{Name: h.Name, Addr: h.Addr, Port: sshlab.Port, User: "root",
+		Agent: true, HostKeys: &conn.HostKeys{File: lab.KnownHosts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := run(t, c, module.Command{Argv: []string{"id", "-un"}}); got != "root\n" {
+		t.Errorf("id -un = %q", got)
 	}
 }
