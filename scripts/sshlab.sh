@@ -12,7 +12,10 @@
 # Each sshd runs in its own mount and pid namespace where the lab's
 # /etc/passwd, /etc/shadow, /etc/group and /etc/sudoers are bound over the
 # real ones: the user "deploy" (password deploy-pw, sudo with password) and
-# "app" exist only there. Nothing of this machine's own /etc changes.
+# "app" exist only there. Each host also gets its own /etc/hosts,
+# /etc/sudoers.d, /etc/cron.d and /var/spool/cron/crontabs (DIR/hostI/root/
+# holds them, so tests can look from outside). Nothing of this machine's
+# own /etc or crontabs changes.
 # Killing the namespace's first process ends sshd and every open
 # connection, which is how the tests cut a host off in the middle of a run.
 set -euo pipefail
@@ -55,6 +58,12 @@ prepare() {
   for i in $(seq 1 "$n"); do
     local h=$dir/host$i addr=127.0.$net.$i
     mkdir -p "$h"
+    # The host's own system files, bound over the real ones in its namespace.
+    mkdir -p "$h/root/etc/sudoers.d" "$h/root/etc/cron.d" "$h/root/var/spool/cron/crontabs"
+    [ -f "$h/root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$h/root/etc/hosts"
+    chmod 0750 "$h/root/etc/sudoers.d"
+    chgrp crontab "$h/root/var/spool/cron/crontabs" 2>/dev/null || true
+    chmod 1730 "$h/root/var/spool/cron/crontabs"
     [ -f "$h/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C "lab host $i" -f "$h/ssh_host_ed25519_key"
     cat > "$h/sshd_config" <<CONF
 ListenAddress $addr
@@ -84,6 +93,11 @@ run() {
   exec unshare -m -p -f --kill-child --propagation private /bin/sh -c "
     mount --bind '$dir/etc/passwd' /etc/passwd && mount --bind '$dir/etc/group' /etc/group &&
     mount --bind '$dir/etc/shadow' /etc/shadow && mount --bind '$dir/etc/sudoers' /etc/sudoers &&
+    mount --bind '$dir/host$i/root/etc/hosts' /etc/hosts &&
+    mount --bind '$dir/host$i/root/etc/sudoers.d' /etc/sudoers.d &&
+    mount --bind '$dir/host$i/root/etc/cron.d' /etc/cron.d &&
+    mkdir -p /var/spool/cron/crontabs &&
+    mount --bind '$dir/host$i/root/var/spool/cron/crontabs' /var/spool/cron/crontabs &&
     exec /usr/sbin/sshd -D -e -f '$dir/host$i/sshd_config'"
 }
 
