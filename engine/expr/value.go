@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/cutover/cutover/engine/pyfmt"
 )
@@ -236,58 +234,37 @@ func pyStr(v any) string {
 }
 
 // pyRepr is Python's repr(): strings quoted, True/False/None, [..], {..}.
-func pyRepr(v any) string {
-	var b strings.Builder
-	writeRepr(&b, v)
-	return b.String()
-}
+func pyRepr(v any) string { return pyfmt.Repr(reprable(v)) }
 
-func writeRepr(b *strings.Builder, v any) {
+// reprable maps the evaluator's own values onto what pyfmt prints: data
+// marks dropped, an undefined value as nothing, omit as its placeholder.
+func reprable(v any) any {
 	switch x := norm(v).(type) {
-	case nil:
-		b.WriteString("None")
-	case bool:
-		if x {
-			b.WriteString("True")
-		} else {
-			b.WriteString("False")
-		}
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case float64:
-		b.WriteString(pyFloat(x))
-	case string:
-		writeQuoted(b, x)
 	case []any:
-		b.WriteByte('[')
+		out := make([]any, len(x))
 		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeRepr(b, e)
+			out[i] = reprable(e)
 		}
-		b.WriteByte(']')
+		return out
 	case map[string]any:
-		b.WriteByte('{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeQuoted(b, k)
-			b.WriteString(": ")
-			writeRepr(b, x[k])
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = reprable(e)
 		}
-		b.WriteByte('}')
-	case *omitValue:
-		b.WriteString(x.String())
+		return out
 	case *Undefined:
-		b.WriteString("")
+		return verbatim("")
+	case *omitValue:
+		return verbatim(x.String())
 	default:
-		fmt.Fprint(b, x)
+		return x
 	}
 }
 
-func writeQuoted(b *strings.Builder, s string) { b.WriteString(pyfmt.Quote(s)) }
+// verbatim prints as itself inside pyfmt's repr.
+type verbatim string
+
+func (v verbatim) String() string { return string(v) }
 
 // pyFloat formats a float as Python's repr does: 1.0, 0.1, 1e+16, 1e-05.
 func pyFloat(f float64) string { return pyfmt.Float(f) }
