@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -262,64 +261,6 @@ func (pr *playRun) loadInclude(path string) ([]*playbook.Task, error) {
 	return tasks, nil
 }
 
-// selected applies --tags, --skip-tags and --start-at-task.
-func (pr *playRun) selected(t *playbook.Task, in *inherited) bool {
-	if in.alwaysRun {
-		return true
-	}
-	tags := append(slices.Clone(in.tags), t.Tags...)
-	if !TagsSelected(tags, pr.r.Options.Tags, pr.r.Options.SkipTags) {
-		return false
-	}
-	if !pr.r.started {
-		if t.Module == "" {
-			return true // descend into blocks and includes
-		}
-		name := t.Name
-		if ok, _ := path.Match(pr.r.Options.StartAtTask, name); name == pr.r.Options.StartAtTask || ok {
-			pr.r.started = true
-		} else {
-			return false
-		}
-	}
-	return true
-}
-
-// TagsSelected follows Ansible: "always" runs unless skipped, "never" only
-// when asked for, "all", "tagged" and "untagged" are special.
-func TagsSelected(tags, only, skip []string) bool {
-	has := func(list []string, s string) bool { return slices.Contains(list, s) }
-	if len(skip) > 0 {
-		if has(skip, "all") || has(skip, "tagged") && len(tags) > 0 || has(skip, "untagged") && len(tags) == 0 {
-			return has(tags, "always") && !has(skip, "always")
-		}
-		for _, s := range skip {
-			if has(tags, s) {
-				return false
-			}
-		}
-	}
-	if len(only) == 0 || has(only, "all") {
-		return !has(tags, "never") || len(only) > 0 && anyShared(tags, only, "never")
-	}
-	if has(tags, "always") {
-		return true
-	}
-	if has(only, "tagged") && len(tags) > 0 || has(only, "untagged") && len(tags) == 0 {
-		return true
-	}
-	return anyShared(tags, only, "")
-}
-
-func anyShared(a, b []string, except string) bool {
-	for _, x := range a {
-		if x != except && slices.Contains(b, x) {
-			return true
-		}
-	}
-	return false
-}
-
 // runTask runs one module task on hosts: banner, parallel execution up to
 // --forks, results in host order, then any_errors_fatal and
 // max_fail_percentage.
@@ -456,120 +397,5 @@ func (pr *playRun) noMoreHosts() {
 	if !pr.noHosts {
 		pr.noHosts = true
 		pr.r.Reporter.Message("\nNO MORE HOSTS LEFT " + strings.Repeat("*", 61))
-	}
-}
-
-// flushHandlers runs notified handlers in the order they are defined.
-func (pr *playRun) flushHandlers(ctx context.Context) {
-	handlers := pr.play.Handlers
-	if len(handlers) == 0 {
-		return
-	}
-	in := &inherited{play: pr.play, tags: pr.play.Tags, handler: true, alwaysRun: true}
-	var flat []*playbook.Task
-	var flatten func([]*playbook.Task)
-	flatten = func(ts []*playbook.Task) {
-		for _, t := range ts {
-			if t.IsBlock() {
-				flatten(t.Block)
-				continue
-			}
-			flat = append(flat, t)
-		}
-	}
-	flatten(handlers)
-	// A listen topic wakes every handler that listens to it, so topics are
-	// cleared only once all handlers have had their turn.
-	topics := map[*hostState][]string{}
-	defer func() {
-		for hs, ls := range topics {
-			for _, l := range ls {
-				delete(hs.notified, l)
-			}
-		}
-	}()
-	for _, h := range flat {
-		var hosts []*hostState
-		for _, hs := range pr.batch {
-			if !hs.active() && !(pr.play.ForceHandlers || pr.r.Options.ForceHandlers) || hs.unreachable {
-				continue
-			}
-			if handlerNotified(h, hs) {
-				hosts = append(hosts, hs)
-			}
-		}
-		if len(hosts) == 0 {
-			continue
-		}
-		for _, hs := range hosts {
-			delete(hs.notified, h.Name)
-			topics[hs] = append(topics[hs], h.Listen...)
-		}
-		if h.IncludeTasks != "" {
-			pr.runInclude(ctx, h, hosts, in)
-		} else {
-			pr.runTask(ctx, h, hosts, in)
-		}
-	}
-}
-
-func handlerNotified(h *playbook.Task, hs *hostState) bool {
-	if h.Name != "" && hs.notified[h.Name] {
-		return true
-	}
-	for _, l := range h.Listen {
-		if hs.notified[l] {
-			return true
-		}
-	}
-	return false
-}
-
-// runMeta carries out meta actions, which print no banner.
-func (pr *playRun) runMeta(ctx context.Context, t *playbook.Task, hosts []*hostState, in *inherited) {
-	action := ""
-	for _, k := range []string{"_raw_params", "free_form"} {
-		if s, ok := t.Args[k].(string); ok {
-			action = s
-		}
-	}
-	// holds checks when for a host; a false one prints a skip line (not
-	// counted in the recap), as Ansible's meta does.
-	holds := func(h *hostState) bool {
-		ok, _ := pr.conditionsHold(t, pr.scopeFor(h, t, in), in)
-		if !ok {
-			pr.r.Reporter.Result(&HostResult{Host: h.name, Task: t.DisplayName(), Module: "meta", Status: StatusSkipped,
-				Result: map[string]any{"msg": action, "skipped": true, "skip_reason": action + " conditional evaluated to False"}})
-		}
-		return ok
-	}
-	// The others run once for all hosts, decided by the first.
-	first := func() bool { return len(hosts) > 0 && (len(t.When) == 0 || holds(hosts[0])) }
-	switch action {
-	case "flush_handlers":
-		pr.flushHandlers(ctx)
-	case "end_play", "end_batch":
-		if first() {
-			pr.ended = true
-		}
-	case "end_host":
-		for _, h := range hosts {
-			if holds(h) {
-				h.ended = true
-			}
-		}
-	case "clear_facts":
-		if first() {
-			for _, h := range hosts {
-				h.facts = map[string]any{}
-			}
-		}
-	case "clear_host_errors":
-		if first() {
-			for _, h := range pr.batch {
-				h.failed = false
-			}
-		}
-	case "noop", "refresh_inventory", "reset_connection":
 	}
 }

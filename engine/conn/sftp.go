@@ -1,0 +1,207 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/cutover/cutover/engine/module"
+	"github.com/pkg/sftp"
+)
+
+// Files on an SSH host move over the connection's one SFTP subsystem.
+
+func (s *SSH) files() (*sftp.Client, error) {
+	s.sftpOnce.Do(func() {
+		s.sftp, s.sftpErr = s.client.NewSftp()
+		if s.sftpErr != nil {
+			s.sftpErr = s.lost(s.sftpErr)
+		}
+	})
+	return s.sftp, s.sftpErr
+}
+
+// ReadFile reads a file over SFTP.
+func (s *SSH) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	fc, err := s.files()
+	if err != nil {
+		return nil, err
+	}
+	f, err := fc.Open(p)
+	if err != nil {
+		return nil, s.fileErr(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	return data, s.fileErr(err)
+}
+
+// fileErr keeps SFTP's answers about files (missing, forbidden, refused)
+// and turns a broken transport into ErrUnreachable.
+func (s *SSH) fileErr(err error) error {
+	var se *sftp.StatusError
+	switch {
+	case err == nil, errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.As(err, &se):
+		return err
+	}
+	return s.lost(err)
+}
+
+// Stat describes a path over SFTP, with owner and group names from the
+// host's own user database.
+func (s *SSH) Stat(ctx context.Context, p string) (*module.FileInfo, error) {
+	fc, err := s.files()
+	if err != nil {
+		return nil, err
+	}
+	fi, err := fc.Lstat(p)
+	if err != nil {
+		return nil, s.fileErr(err)
+	}
+	info := &module.FileInfo{
+		Path: p, Exists: true, IsDir: fi.IsDir(), IsLink: fi.Mode()&fs.ModeSymlink != 0,
+		IsRegular: fi.Mode().IsRegular(), Size: fi.Size(), ModTime: fi.ModTime(),
+		Mode: fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky),
+	}
+	if st, ok := fi.Sys().(*sftp.FileStat); ok {
+		info.UID, info.GID = int(st.UID), int(st.GID)
+		s.loadIDs(ctx)
+		info.Owner, info.Group = s.users[info.UID], s.groups[info.GID]
+	}
+	if info.IsLink {
+		info.LinkTarget, _ = fc.ReadLink(p)
+	}
+	return info, nil
+}
+
+// loadIDs reads the host's users and groups once, for Stat's names.
+func (s *SSH) loadIDs(ctx context.Context) {
+	s.idsOnce.Do(func() {
+		s.users, s.groups = map[int]string{}, map[int]string{}
+		for _, db := range []struct {
+			name string
+			into map[int]string
+		}{{"passwd", s.users}, {"group", s.groups}} {
+			res, err := s.Run(ctx, module.Command{Argv: []string{"getent", db.name}})
+			if err != nil || res.RC != 0 {
+				continue
+			}
+			for _, l := range strings.Split(string(res.Stdout), "\n") {
+				f := strings.Split(l, ":")
+				if len(f) >= 3 {
+					if id, err := strconv.Atoi(f[2]); err == nil {
+						db.into[id] = f[0]
+					}
+				}
+			}
+		}
+	})
+}
+
+// lookupID resolves a user or group name to its id on the host.
+func (s *SSH) lookupID(ctx context.Context, name string, group bool) (int, error) {
+	if id, err := strconv.Atoi(name); err == nil {
+		return id, nil
+	}
+	s.loadIDs(ctx)
+	db, what := s.users, "user"
+	if group {
+		db, what = s.groups, "group"
+	}
+	for id, n := range db {
+		if n == name {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown %s %q on %s", what, name, s.name)
+}
+
+// WriteFile replaces p atomically on the host: a temp file in the same
+// folder, written and synced over SFTP, given the old file's mode and
+// owner (or those asked for), validated if asked, then renamed over p.
+func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.WriteOptions) error {
+	fc, err := s.files()
+	if err != nil {
+		return err
+	}
+	mode := fs.FileMode(0o644)
+	uid, gid := -1, -1
+	if old, err := s.Stat(ctx, p); err == nil {
+		mode, uid, gid = old.Mode, old.UID, old.GID
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if opt.Mode != 0 {
+		mode = opt.Mode
+	}
+	if opt.Owner != "" {
+		if uid, err = s.lookupID(ctx, opt.Owner, false); err != nil {
+			return err
+		}
+	}
+	if opt.Group != "" {
+		if gid, err = s.lookupID(ctx, opt.Group, true); err != nil {
+			return err
+		}
+	}
+	tmp := path.Join(path.Dir(p), "."+path.Base(p)+".cutover-"+randomSuffix())
+	cleanup := func(err error) error {
+		fc.Remove(tmp)
+		return fmt.Errorf("write %s: %w", p, s.fileErr(err))
+	}
+	if err := writeSynced(fc, tmp, data); err != nil {
+		return cleanup(err)
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := fc.Chown(tmp, uid, gid); err != nil {
+			return cleanup(err)
+		}
+	}
+	if err := fc.Chmod(tmp, mode); err != nil {
+		return cleanup(err)
+	}
+	if len(opt.Validate) > 0 {
+		argv := make([]string, len(opt.Validate))
+		for i, a := range opt.Validate {
+			argv[i] = strings.ReplaceAll(a, "%s", tmp)
+		}
+		res, err := s.Run(ctx, module.Command{Argv: argv})
+		if err != nil {
+			return cleanup(err)
+		}
+		if res.RC != 0 {
+			return cleanup(fmt.Errorf("validation by %s failed (rc=%d): %s", argv[0], res.RC, strings.TrimSpace(string(res.Stderr)+string(res.Stdout))))
+		}
+	}
+	if err := fc.PosixRename(tmp, p); err != nil {
+		return cleanup(err)
+	}
+	return nil
+}
+
+func writeSynced(fc *sftp.Client, p string, data []byte) error {
+	f, err := fc.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	// fsync@openssh.com: the data is on disk before the rename makes it
+	// the file; servers without the extension only lose that guarantee.
+	if err := f.Sync(); err != nil && !errors.Is(err, sftp.ErrSSHFxOpUnsupported) {
+		var se *sftp.StatusError
+		if !errors.As(err, &se) {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
