@@ -14,6 +14,8 @@ func All() []module.Info {
 		// generic
 		Command(), Shell(), Copy(), File(), LineInFile(), BlockInFile(), Replace(), Template(), Stat(),
 		Debug(), SetFact(), IncludeVars(), Assert(), Fail(), Pause(), WaitFor(), Meta(), Setup(),
+		// the migration's host modules
+		HostsEntry(), SudoersAlias(), Cron(),
 	}
 }
 
