@@ -90,7 +90,12 @@ CONF
 run() {
   local dir=$1 i=$2
   dir=$(cd "$dir" && pwd)
+  mkdir -p "$dir/host$i/etc-upper" "$dir/host$i/etc-work"
+  # /etc is an overlay: whatever the host writes there (temp files of an
+  # atomic write included) stays in host$i/etc-upper, never in this
+  # machine's /etc. The lab's own files are bound on top.
   exec unshare -m -p -f --kill-child --propagation private /bin/sh -c "
+    mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$dir/host$i/etc-upper,workdir=$dir/host$i/etc-work' /etc &&
     mount --bind '$dir/etc/passwd' /etc/passwd && mount --bind '$dir/etc/group' /etc/group &&
     mount --bind '$dir/etc/shadow' /etc/shadow && mount --bind '$dir/etc/sudoers' /etc/sudoers &&
     mount --bind '$dir/host$i/root/etc/hosts' /etc/hosts &&

@@ -233,7 +233,14 @@ func (l *Local) WriteFile(ctx context.Context, path string, data []byte, opt mod
 		}
 	}
 	if err := os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		if !errors.Is(err, syscall.EBUSY) {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		// A bind-mounted file (a container's /etc/hosts) cannot be
+		// replaced: write it in place, as Ansible's unsafe_writes does.
+		if err := writeInPlace(path, data, mode, uid, gid); err != nil {
+			return fmt.Errorf("write %s in place: %w", path, err)
+		}
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
@@ -289,4 +296,30 @@ func quoteWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeInPlace overwrites a file that cannot be renamed over, keeping its
+// inode: not atomic, the one way to change a bind-mounted file.
+func writeInPlace(path string, data []byte, mode fs.FileMode, uid, gid int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := os.Chown(path, uid, gid); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(path, mode)
 }

@@ -180,7 +180,25 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 		}
 	}
 	if err := fc.PosixRename(tmp, p); err != nil {
-		return cleanup(err)
+		// A bind-mounted file (a container's /etc/hosts) cannot be
+		// replaced: write it in place, as Ansible's unsafe_writes does.
+		if _, serr := fc.Lstat(p); serr != nil {
+			return cleanup(err)
+		}
+		if werr := writeInPlaceSFTP(fc, p, data); werr != nil {
+			return cleanup(fmt.Errorf("%v; in place: %v", err, werr))
+		}
+		fc.Remove(tmp)
+		if opt.Owner != "" || opt.Group != "" {
+			if err := fc.Chown(p, uid, gid); err != nil {
+				return fmt.Errorf("write %s: %w", p, s.fileErr(err))
+			}
+		}
+		if opt.Mode != 0 {
+			if err := fc.Chmod(p, mode); err != nil {
+				return fmt.Errorf("write %s: %w", p, s.fileErr(err))
+			}
+		}
 	}
 	return nil
 }
@@ -203,5 +221,19 @@ func writeSynced(fc *sftp.Client, p string, data []byte) error {
 			return err
 		}
 	}
+	return f.Close()
+}
+
+// writeInPlaceSFTP overwrites a file keeping its inode, mode and owner.
+func writeInPlaceSFTP(fc *sftp.Client, p string, data []byte) error {
+	f, err := fc.OpenFile(p, os.O_WRONLY|os.O_TRUNC)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	f.Sync()
 	return f.Close()
 }

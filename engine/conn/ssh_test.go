@@ -350,3 +350,28 @@ func TestSSHAgent(t *testing.T) {
 		t.Errorf("id -un = %q", got)
 	}
 }
+
+// TestSSHWriteToABindMountedFile: /etc/hosts in the lab (as in a
+// container) is a bind mount that a rename cannot replace; the write goes
+// in place, and nothing lands in this machine's /etc.
+func TestSSHWriteToABindMountedFile(t *testing.T) {
+	lab := sshlab.Start(t, 34, "finance")
+	c, err := dial(t, lab, lab.Hosts[0], "root", "", &conn.HostKeys{File: lab.KnownHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	realHosts, _ := os.ReadFile("/etc/hosts")
+	want := "127.0.0.1\tlocalhost\n10.0.10.49\tfinance.thehumanjourney.net\n"
+	if err := c.WriteFile(context.Background(), "/etc/hosts", []byte(want), module.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(lab.Dir, "host1", "root", "etc", "hosts")); string(got) != want {
+		t.Errorf("the lab host's /etc/hosts: %q", got)
+	}
+	if after, _ := os.ReadFile("/etc/hosts"); !bytes.Equal(after, realHosts) {
+		t.Error("this machine's /etc/hosts changed")
+	}
+	if stray, _ := filepath.Glob("/etc/.hosts.cutover-*"); len(stray) > 0 {
+		t.Errorf("temp files in this machine's /etc: %v", stray)
+	}
+}

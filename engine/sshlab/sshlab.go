@@ -33,12 +33,13 @@ type Lab struct {
 
 // Host is one sshd, known to tests by an inventory name.
 type Host struct {
-	Name  string
-	Addr  string // 127.0.NET.i
-	Index int    // 1-based
-	lab   *Lab
-	cmd   *exec.Cmd
-	log   string
+	Name   string
+	Addr   string // 127.0.NET.i
+	Index  int    // 1-based
+	lab    *Lab
+	cmd    *exec.Cmd
+	exited chan error // receives the process's end; Kill waits on it
+	log    string
 }
 
 // Script is the path of scripts/sshlab.sh.
@@ -121,15 +122,23 @@ func (h *Host) Start() error {
 		return fmt.Errorf("start sshd for %s: %w", h.Name, err)
 	}
 	h.cmd = cmd
-	deadline := time.Now().Add(10 * time.Second)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(30 * time.Second)
 	for h.count("Server listening on") == before {
-		if time.Now().After(deadline) {
+		select {
+		case err := <-exited:
+			h.cmd = nil
+			log, _ := os.ReadFile(h.log)
+			return fmt.Errorf("sshd for %s exited (%v) before listening:\n%s", h.Name, err, log)
+		case <-deadline:
 			h.Kill()
 			log, _ := os.ReadFile(h.log)
-			return fmt.Errorf("sshd for %s did not start:\n%s", h.Name, log)
+			return fmt.Errorf("sshd for %s did not start in 30 s:\n%s", h.Name, log)
+		case <-time.After(10 * time.Millisecond):
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	h.exited = exited
 	return nil
 }
 
@@ -140,8 +149,10 @@ func (h *Host) Kill() {
 		return
 	}
 	h.cmd.Process.Kill()
-	h.cmd.Wait()
-	h.cmd = nil
+	if h.exited != nil {
+		<-h.exited
+	}
+	h.cmd, h.exited = nil, nil
 }
 
 // Connections counts the SSH connections the host's sshd accepted, over
