@@ -15,7 +15,7 @@ func All() []module.Info {
 		Command(), Shell(), Copy(), File(), LineInFile(), BlockInFile(), Replace(), Template(), Stat(),
 		Debug(), SetFact(), IncludeVars(), Assert(), Fail(), Pause(), WaitFor(), Meta(), Setup(),
 		// the migration's host modules
-		HostsEntry(), SudoersAlias(), Cron(),
+		HostsEntry(), SudoersAlias(), Cron(), UfwRule(), Service(), Apt(),
 	}
 }
 
