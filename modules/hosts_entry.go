@@ -37,6 +37,7 @@ func HostsEntry() module.Info {
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "keep a timestamped copy of the old file (result key backup_file)"},
 		},
 		Probes: [][]string{{"mountpoint", "-q", "--"}},
+		Check:  func(a module.Args) error { _, err := hostsRequestFrom(a); return err },
 		New:    func() module.Module { return hostsEntryModule{} },
 	}
 }

@@ -44,6 +44,7 @@ func SudoersAlias() module.Info {
 			{Name: "validate", Type: module.Bool, Default: true, Doc: "check the file with visudo -cf before it is put in place"},
 		},
 		Probes: [][]string{{"visudo", "-cf", "-"}},
+		Check:  checkSudoersAlias,
 		New:    func() module.Module { return sudoersAliasModule{} },
 	}
 }
@@ -182,6 +183,19 @@ func visudoCheck(ctx context.Context, h module.Host, p string, data []byte) erro
 		return fmt.Errorf("visudo -cf refused the content for %s (rc=%d): %s", p, r.RC, msg)
 	}
 	return nil
+}
+
+// checkSudoersAlias validates a call before any host is touched: the file
+// name, and (for present) that the aliases and rules render.
+func checkSudoersAlias(args module.Args) error {
+	if err := checkSudoersFileName(argString(args, "name")); err != nil {
+		return err
+	}
+	if argString(args, "state") == "absent" {
+		return nil
+	}
+	_, err := renderSudoers(args["aliases"], args["rules"])
+	return err
 }
 
 // checkSudoersFileName refuses names sudo's #includedir would skip

@@ -45,7 +45,8 @@ func UfwRule() module.Info {
 			{Name: "comment", Type: module.String, Doc: "comment stored with the rule; when omitted an existing rule's comment is kept"},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "whether the rule should be there"},
 		},
-		New: func() module.Module { return ufwRuleModule{} },
+		Check: func(a module.Args) error { _, err := ufwRequestFrom(a); return err },
+		New:   func() module.Module { return ufwRuleModule{} },
 	}
 }
 

@@ -40,6 +40,11 @@ func TestBadInputIsRefusedBeforeAnyHost(t *testing.T) {
 			`several-errors.yml:7:18: bad expression "x ===": unexpected '='`,
 			"3 errors found; nothing was run",
 		}},
+		{"module-check.yml", "", []string{
+			`module-check.yml:4:21: argument "ip" of hosts_entry: "10.0.10.999" is not an IPv4 or IPv6 address`,
+			`module-check.yml:5:23: argument "name" of sudoers_alias: "finance.scripts" contains a '.'`,
+			`module-check.yml:6:7: from_ip: "timesheets.thehumanjourney.net" is not an IP address`,
+		}},
 		{"ok.yml", "inventories/bad-section.ini", []string{`bad-section.ini:1:1: invalid host range in "[finance"`}},
 		{"ok.yml", "inventories/bad-yaml.yml", []string{`bad-yaml.yml:5:22: YAML syntax error: could not find flow mapping end token '}'`}},
 		{"ok.yml", "inventories/cycle.ini", []string{`cycle.ini:5:1: adding group 'finance' as child to 'accounts' creates a recursive dependency loop`}},

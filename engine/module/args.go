@@ -74,7 +74,7 @@ func (i *Info) Decode(raw map[string]any, loading bool) (Args, []*ArgError) {
 			errs = append(errs, &ArgError{Arg: k, Msg: fmt.Sprintf("argument %q given twice for %s", a.Name, i.Name)})
 			continue
 		}
-		if loading && containsTemplate(v) {
+		if loading && HasTemplate(v) {
 			out[a.Name] = v
 			continue
 		}
@@ -106,19 +106,21 @@ func (i *Info) Decode(raw map[string]any, loading bool) (Args, []*ArgError) {
 	return out, errs
 }
 
-func containsTemplate(v any) bool {
+// HasTemplate reports whether a value, or any value inside it, still holds
+// a {{ }} expression.
+func HasTemplate(v any) bool {
 	switch t := v.(type) {
 	case string:
 		return Templated(t)
 	case []any:
 		for _, e := range t {
-			if containsTemplate(e) {
+			if HasTemplate(e) {
 				return true
 			}
 		}
 	case map[string]any:
 		for _, e := range t {
-			if containsTemplate(e) {
+			if HasTemplate(e) {
 				return true
 			}
 		}

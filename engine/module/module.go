@@ -44,7 +44,12 @@ type Info struct {
 	// NoTemplate lists arguments that hold raw expressions and must not be
 	// templated before Plan (assert's "that").
 	NoTemplate []string
-	New        func() Module
+	// Check, when set, validates a whole call beyond what each argument's
+	// declaration says (an IP that must parse, a file name sudo accepts).
+	// The loader runs it before any host is touched when no argument is
+	// templated; Plan runs the same rules for templated calls.
+	Check func(Args) error
+	New   func() Module
 }
 
 // Type is the declared type of an argument.

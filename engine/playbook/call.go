@@ -1,6 +1,7 @@
 package playbook
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -101,7 +102,20 @@ func (tl taskLoader) moduleCall(t *Task, n ast.Node, keys []*ast.MappingValueNod
 		}
 		l.checkTemplates(doc, at, v)
 	}
-	if _, errs := info.Decode(args, true); len(errs) > 0 {
+	decoded, errs := info.Decode(args, true)
+	if len(errs) == 0 && info.Check != nil && !module.HasTemplate(args) {
+		if err := info.Check(decoded); err != nil {
+			at := ast.Node(key.Key)
+			var ae *module.ArgError
+			if errors.As(err, &ae) {
+				if p, ok := argNodes[ae.Arg]; ok {
+					at = p
+				}
+			}
+			l.add(doc.Errorf(at, "%v", err))
+		}
+	}
+	if len(errs) > 0 {
 		for _, e := range errs {
 			at := ast.Node(key.Key)
 			if p, ok := argNodes[e.Arg]; ok {
