@@ -1,0 +1,70 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/engine/module"
+)
+
+// pgConnArgs are the connection arguments every PostgreSQL module takes.
+func pgConnArgs() []module.Arg {
+	return []module.Arg{
+		{Name: "db", Type: module.String, Default: "postgres", Aliases: []string{"login_db", "database"}, Doc: "database to connect to"},
+		{Name: "login_host", Type: module.String, Doc: "server to connect to directly; unset: 127.0.0.1 on the target host, reached through its connection"},
+		{Name: "login_port", Type: module.Int, Default: 5432, Aliases: []string{"port"}, Doc: "server port"},
+		{Name: "login_user", Type: module.String, Default: "postgres", Doc: "role to log in as"},
+		{Name: "login_password", Type: module.String, Secret: true, Doc: "password (never printed)"},
+		{Name: "ssl_mode", Type: module.String, Default: "prefer", Choices: []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}, Doc: "libpq sslmode"},
+	}
+}
+
+// pgConnect opens a pgx connection as the arguments say. Without
+// login_host it dials 127.0.0.1:login_port from the host's side, through
+// the host's connection (over SSH, a tunnel: no port opened to the
+// controller).
+func pgConnect(ctx context.Context, h module.Host, args module.Args) (*pgx.Conn, error) {
+	port, _ := args["login_port"].(int)
+	if port == 0 {
+		port = 5432
+	}
+	host := argString(args, "login_host")
+	through := host == ""
+	if through {
+		host = "127.0.0.1"
+	}
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=%s",
+		quoteConnValue(host), port, quoteConnValue(argString(args, "db")), quoteConnValue(argString(args, "login_user")), argString(args, "ssl_mode")))
+	if err != nil {
+		return nil, fmt.Errorf("connection settings: %w", err)
+	}
+	cfg.Password = argString(args, "login_password")
+	if through {
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return h.Dial(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		}
+		cfg.LookupFunc = func(ctx context.Context, host string) ([]string, error) { return []string{host}, nil }
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		// pgx's message names host, user and database, never the password.
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return conn, nil
+}
+
+// quoteConnValue quotes a value for a libpq key=value string.
+func quoteConnValue(s string) string {
+	out := []byte{'\''}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' || s[i] == '\\' {
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}
