@@ -16,6 +16,8 @@ func All() []module.Info {
 		Debug(), SetFact(), IncludeVars(), Assert(), Fail(), Pause(), WaitFor(), Meta(), Setup(),
 		// the migration's host modules
 		HostsEntry(), SudoersAlias(), Cron(), UfwRule(), Service(), Apt(),
+		// databases and the broker
+		AmqpPublishTest(),
 	}
 }
 
