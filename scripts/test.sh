@@ -18,6 +18,8 @@ command -v dpkg-deb >/dev/null || need+=(dpkg)      # apt: builds its throw-away
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)   # the SSH lab's servers
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v openssl >/dev/null || need+=(openssl)      # the lab user's password hash
+command -v pg_ctlcluster >/dev/null || need+=(postgresql postgresql-contrib)   # the database modules
+command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server)             # amqp_publish_test
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${need[*]}: run as root or install them" >&2
@@ -31,9 +33,11 @@ fi
 # Start them when they are installed but not answering.
 if command -v pg_ctlcluster >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 0.2; done
 fi
 if command -v rabbitmq-server >/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
   rabbitmq-server -detached || true
+  for _ in $(seq 1 150); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 0.2; done
 fi
 
 go vet ./...
