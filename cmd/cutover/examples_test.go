@@ -99,3 +99,37 @@ func stripLogs(d []string) []string {
 	}
 	return out
 }
+
+// TestDatabaseThroughTheSSHTunnel: pg_query and amqp_publish_test on a lab
+// host reach PostgreSQL and RabbitMQ at 127.0.0.1 on that host through its
+// SSH connection (no port opened to the controller).
+func TestDatabaseThroughTheSSHTunnel(t *testing.T) {
+	bin := cutoverBinary(t)
+	lab := sshlab.Start(t, 46, "finance")
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "hosts.ini")
+	os.WriteFile(inv, []byte(lab.Inventory("root", "")), 0o644)
+	book := filepath.Join(dir, "db.yml")
+	os.WriteFile(book, []byte(`- hosts: finance
+  gather_facts: false
+  tasks:
+    - pg_query:
+        db: postgres
+        query: select current_database() as db, $1::int + 1 as answer
+        positional_args: [41]
+        read_only: true
+      register: q
+    - assert:
+        that:
+          - q.query_result[0].answer == 42
+          - q.query_result[0].db == 'postgres'
+    - amqp_publish_test: {exchange: amq.topic, routing_key: cutover.tunnel.test, expect: delivered, timeout: 5s}
+`), 0o644)
+	res := runCommand(t, dir, bin, "run", "-i", inv, book)
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if n := lab.Hosts[0].Connections(); n != 1 {
+		t.Errorf("%d SSH connections, want 1", n)
+	}
+}
