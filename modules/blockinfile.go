@@ -3,7 +3,6 @@ package modules
 import (
 	"context"
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 
@@ -112,15 +111,10 @@ func (blockInFileModule) Plan(ctx context.Context, env *module.Env, args module.
 	default:
 		msg = "Block inserted"
 	}
-	w, err := planContent(real, []byte(result), fi, old, attrsFrom(args))
+	w, msg, err := planEdit(real, []byte(result), fi, old, args, validate, msg)
 	if err != nil {
 		return nil, err
 	}
-	if fi == nil && path.Dir(real) != "." {
-		w.Mkdir = path.Dir(real)
-	}
-	w.Backup, w.Validate = argBool(args, "backup"), validate
-	msg = attrMsg(msg, w.attrsReported())
 	c := &module.Change{Action: w.action(), Summary: msg, Data: &fileEditPlan{write: w, msg: msg}}
 	c.Diffs = w.contentDiffs(p+" (content)", old)
 	// Ansible reports msg even when it is empty.

@@ -483,3 +483,18 @@ func attrMsg(msg string, attrsChanged bool) string {
 	}
 	return msg + "ownership, perms or SE linux context changed"
 }
+
+// planEdit is planContent for the editing modules (lineinfile,
+// blockinfile): a missing file's folder is created, backup and validate
+// come from the arguments, and msg gains Ansible's note on attributes.
+func planEdit(real string, data []byte, fi *module.FileInfo, old []byte, args module.Args, validate []string, msg string) (*contentWrite, string, error) {
+	w, err := planContent(real, data, fi, old, attrsFrom(args))
+	if err != nil {
+		return nil, "", err
+	}
+	if fi == nil && path.Dir(real) != "." {
+		w.Mkdir = path.Dir(real)
+	}
+	w.Backup, w.Validate = argBool(args, "backup"), validate
+	return w, attrMsg(msg, w.attrsReported()), nil
+}

@@ -3,7 +3,6 @@ package modules
 import (
 	"context"
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 
@@ -125,15 +124,10 @@ func (lineInFileModule) Plan(ctx context.Context, env *module.Env, args module.A
 	if msg == "" { // no content change: the file is left as it was
 		data = string(old)
 	}
-	w, err := planContent(real, []byte(data), fi, old, attrsFrom(args))
+	w, msg, err := planEdit(real, []byte(data), fi, old, args, validate, msg)
 	if err != nil {
 		return nil, err
 	}
-	if fi == nil && path.Dir(real) != "." {
-		w.Mkdir = path.Dir(real)
-	}
-	w.Backup, w.Validate = argBool(args, "backup"), validate
-	msg = attrMsg(msg, w.attrsReported())
 	extra := map[string]any{}
 	if !present {
 		extra["found"] = found
