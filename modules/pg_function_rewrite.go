@@ -27,17 +27,26 @@ import (
 // masked. Apply writes a rollback file of the original definitions to
 // backup_dir first, then replaces, reads each definition back and compares
 // it with the planned text before committing.
+//
+// With foreign_servers the same rules reach every foreign server's options
+// and every user mapping's options (ALTER ... OPTIONS (SET ...), proven in
+// the rolled-back transaction too, applied in the same transaction as the
+// functions). A password option changes only when a literal from is its
+// whole value, and diffs show it masked. A role that is not a superuser
+// sees NULL for the options of most mappings: those are named in the
+// result's notes and unreadable_user_mappings, not guessed at.
 func PgFunctionRewrite() module.Info {
 	args := append(pgConnArgs(),
 		module.Arg{Name: "schemas", Type: module.List, Doc: "schemas to search; default every non-system schema"},
 		module.Arg{Name: "name", Type: module.String, Doc: "LIKE pattern on function names (e.g. amqp_%); default all"},
 		module.Arg{Name: "replacements", Type: module.Raw, Required: true, Doc: "ordered list of {from, to, regex}; literal matches need whole-token boundaries (10.0.10.4 never matches in 10.0.10.48); regex uses Go syntax with $1 groups"},
 		module.Arg{Name: "tables", Type: module.List, Doc: "plain table values to rewrite too: list of {table: schema.table, column}"},
+		module.Arg{Name: "foreign_servers", Type: module.Bool, Default: false, Doc: "also rewrite foreign servers' options (postgres_fdw host, port, dbname) and user mappings' options; a password changes only when a literal from is the whole value, and is masked in diffs; a non-superuser may not see every mapping's options and the result's notes name those"},
 		module.Arg{Name: "backup_dir", Type: module.Path, Doc: "folder on the host for a rollback SQL file of the original definitions (mode 0600), written before applying"},
 	)
 	return module.Info{
 		Name: "pg_function_rewrite",
-		Doc:  "Rewrite text in PostgreSQL function and procedure definitions (IPs to names, routing keys) with CREATE OR REPLACE in one transaction, compiling every new definition in a rolled-back transaction at plan time.",
+		Doc:  "Rewrite text in PostgreSQL function and procedure definitions (IPs to names, routing keys) with CREATE OR REPLACE in one transaction, compiling every new definition in a rolled-back transaction at plan time; optionally table values and foreign servers' and user mappings' options.",
 		Args: args,
 		Check: func(a module.Args) error {
 			if _, err := rewriteRulesFrom(a["replacements"]); err != nil {
@@ -65,6 +74,7 @@ type pgFunctionRewritePlan struct {
 	args      module.Args
 	routines  []pgRoutine
 	values    []pgValueRewrite
+	fdws      []pgFDWRewrite
 	backupDir string
 }
 
@@ -117,6 +127,19 @@ func (pgFunctionRewriteModule) Plan(ctx context.Context, env *module.Env, args m
 	if err != nil {
 		return nil, err
 	}
+	var fdws []pgFDWRewrite
+	var unreadable []string
+	if argBool(args, "foreign_servers") {
+		var fdwNotes []string
+		fdws, fdwNotes, unreadable, err = readFDWRewrites(ctx, db, rules)
+		if err != nil {
+			return nil, err
+		}
+		notes = append(notes, fdwNotes...)
+		if err := validateFDWRewrites(ctx, db, fdws); err != nil {
+			return nil, err
+		}
+	}
 
 	idents := make([]any, 0, len(routines))
 	diffs := make([]module.Diff, 0, len(routines))
@@ -137,26 +160,47 @@ func (pgFunctionRewriteModule) Plan(ctx context.Context, env *module.Env, args m
 		diffs = append(diffs, module.Diff{BeforeHeader: v.Ident(), AfterHeader: v.Ident(),
 			Before: maskRewriteSecrets(v.Before) + "\n", After: maskRewriteSecrets(v.After) + "\n"})
 	}
+	servers, mappings := []any{}, []any{}
+	for _, f := range fdws {
+		if f.Mapping {
+			mappings = append(mappings, f.Ident())
+		} else {
+			servers = append(servers, f.Ident())
+		}
+		diffs = append(diffs, module.Diff{BeforeHeader: f.Ident(), AfterHeader: f.Ident(),
+			Before: f.diffText(false), After: f.diffText(true)})
+		text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+			A: difflib.SplitLines(f.diffText(false)), B: difflib.SplitLines(f.diffText(true)),
+			FromFile: f.Ident(), ToFile: f.Ident(), Context: 3,
+		})
+		unified = append(unified, text)
+	}
+	unreadableList := make([]any, 0, len(unreadable))
+	for _, u := range unreadable {
+		unreadableList = append(unreadableList, u)
+	}
 	noteList := make([]any, 0, len(notes))
 	for _, n := range notes {
 		noteList = append(noteList, n)
 	}
 	data := map[string]any{"functions": idents, "examined": seen, "diffs": unified, "notes": noteList, "values": valueList}
-	if len(routines) == 0 && len(values) == 0 {
+	if argBool(args, "foreign_servers") {
+		data["foreign_servers"] = servers
+		data["user_mappings"] = mappings
+		data["unreadable_user_mappings"] = unreadableList
+	}
+	if len(routines) == 0 && len(values) == 0 && len(fdws) == 0 {
 		msg := fmt.Sprintf("%d functions examined, none would change", seen)
 		return &module.Change{Action: module.None, Summary: msg,
 			Result: &module.Result{Msg: msg, Data: data}}, nil
 	}
-	summary := fmt.Sprintf("%d functions would change", len(routines))
-	if len(values) > 0 {
-		summary = fmt.Sprintf("%d functions and %d table values would change", len(routines), len(values))
-	}
+	summary := rewriteCounts(routines, values, fdws) + " would change"
 	return &module.Change{
 		Action:  module.Update,
 		Summary: summary,
 		Diffs:   diffs,
 		Result:  &module.Result{Changed: true, Msg: summary, Data: data},
-		Data:    &pgFunctionRewritePlan{args: args, routines: routines, values: values, backupDir: argString(args, "backup_dir")},
+		Data:    &pgFunctionRewritePlan{args: args, routines: routines, values: values, fdws: fdws, backupDir: argString(args, "backup_dir")},
 	}, nil
 }
 
@@ -280,13 +324,13 @@ func (pgFunctionRewriteModule) Apply(ctx context.Context, h module.MutableHost, 
 	if err := applyValueRewrites(ctx, tx, p.values); err != nil {
 		return nil, err
 	}
+	if err := applyFDWRewrites(ctx, tx, p.fdws); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	res.Msg = fmt.Sprintf("%d functions rewritten", len(p.routines))
-	if len(p.values) > 0 {
-		res.Msg = fmt.Sprintf("%d functions and %d table values rewritten", len(p.routines), len(p.values))
-	}
+	res.Msg = rewriteCounts(p.routines, p.values, p.fdws) + " rewritten"
 	return res, nil
 }
 
@@ -311,6 +355,9 @@ func writeRewriteBackup(ctx context.Context, h module.MutableHost, p *pgFunction
 		fmt.Fprintf(&b, "-- %s\nUPDATE %s SET %s = %s WHERE %s = %s;\n\n", v.Ident(), v.Column.tableSQL(), v.Column.columnSQL(),
 			sqlLiteral(v.Before), v.Column.columnSQL(), sqlLiteral(v.After))
 	}
+	for _, f := range p.fdws {
+		fmt.Fprintf(&b, "-- %s\n%s;\n\n", f.Ident(), f.alterSQL(false))
+	}
 	b.WriteString("COMMIT;\n")
 	name := fmt.Sprintf("pg_function_rewrite-%s-%s.sql", safeFileWord(argString(p.args, "db")), time.Now().UTC().Format("20060102T150405.000000000Z"))
 	file := path.Join(p.backupDir, name)
@@ -318,6 +365,23 @@ func writeRewriteBackup(ctx context.Context, h module.MutableHost, p *pgFunction
 		return "", fmt.Errorf("write rollback file %s: %w", file, err)
 	}
 	return file, nil
+}
+
+// rewriteCounts says how many objects a plan touches: "2 functions",
+// "0 functions and 1 table values", "1 functions, 2 table values and 2
+// foreign servers/user mappings".
+func rewriteCounts(routines []pgRoutine, values []pgValueRewrite, fdws []pgFDWRewrite) string {
+	parts := []string{fmt.Sprintf("%d functions", len(routines))}
+	if len(values) > 0 {
+		parts = append(parts, fmt.Sprintf("%d table values", len(values)))
+	}
+	if len(fdws) > 0 {
+		parts = append(parts, fmt.Sprintf("%d foreign servers/user mappings", len(fdws)))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 func safeFileWord(s string) string {

@@ -226,7 +226,7 @@ var rewriteSecretPatterns = []struct {
 	repl string
 }{
 	{regexp.MustCompile(`(?i)\b(password\s*=\s*)(''(?:[^']|'''')*''|[^\s']+)`), "${1}********"},
-	{regexp.MustCompile(`(?i)\b(password\s+)('(?:[^']|'')*')`), "${1}'********'"},
+	{regexp.MustCompile(`(?i)\b(password\s+)(E?'(?:[^']|'')*')`), "${1}'********'"},
 }
 
 // maskRewriteSecrets hides every password the text holds.
