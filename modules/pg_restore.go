@@ -179,6 +179,20 @@ func pgDatabaseExists(ctx context.Context, h module.Host, args module.Args) (boo
 	return exists, nil
 }
 
+// pgCreateDatabase creates the db the arguments name.
+func pgCreateDatabase(ctx context.Context, h module.Host, args module.Args) error {
+	db := argString(args, "db")
+	admin, err := pgConnect(ctx, h, pgMaintenanceArgs(args))
+	if err != nil {
+		return err
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %s: %w", db, err)
+	}
+	return nil
+}
+
 func pgMaintenanceArgs(args module.Args) module.Args {
 	m := maps.Clone(args)
 	m["db"] = "postgres"
@@ -189,14 +203,8 @@ func (pgRestoreModule) Apply(ctx context.Context, h module.MutableHost, c *modul
 	p := c.Data.(*pgRestorePlan)
 	db := argString(p.args, "db")
 	if p.create {
-		admin, err := pgConnect(ctx, h, pgMaintenanceArgs(p.args))
-		if err != nil {
+		if err := pgCreateDatabase(ctx, h, p.args); err != nil {
 			return nil, err
-		}
-		_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize())
-		admin.Close(context.WithoutCancel(ctx))
-		if err != nil {
-			return nil, fmt.Errorf("create database %s: %w", db, err)
 		}
 	}
 	res, err := h.Run(ctx, module.Command{Argv: p.argv, Env: p.env})

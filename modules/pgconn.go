@@ -37,6 +37,10 @@ func pgConnect(ctx context.Context, h module.Host, args module.Args) (*pgx.Conn,
 	if through {
 		host = "127.0.0.1"
 	}
+	// _via_host (set by pg_copy for its source) dials login_host from the
+	// host's side, as the host's own pg_dump reaches it.
+	via, _ := args["_via_host"].(bool)
+	through = through || via
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=%s",
 		quoteConnValue(host), port, quoteConnValue(argString(args, "db")), quoteConnValue(argString(args, "login_user")), argString(args, "ssl_mode")))
 	if err != nil {
@@ -45,7 +49,7 @@ func pgConnect(ctx context.Context, h module.Host, args module.Args) (*pgx.Conn,
 	cfg.Password = argString(args, "login_password")
 	if through {
 		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return h.Dial(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			return h.Dial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		}
 		cfg.LookupFunc = func(ctx context.Context, host string) ([]string, error) { return []string{host}, nil }
 	}
