@@ -170,7 +170,13 @@ func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.C
 	if seconds > 0 {
 		data["bytes_per_second"] = int64(float64(bytes) / seconds)
 	}
-	msg := fmt.Sprintf("copied %s in %.1f s (%s/s)", humanBytes(bytes), seconds, humanBytes(int64(float64(bytes)/max(seconds, 1e-9))))
+	size, err := pgDatabaseSize(ctx, h, pgViaHost(p.source))
+	if err != nil {
+		return nil, fmt.Errorf("source size: %w", err)
+	}
+	data["source_size"] = size
+	msg := fmt.Sprintf("copied a %s database in %.1f s (%s/s; the stream was %s)", humanBytes(size), seconds,
+		humanBytes(int64(float64(size)/max(seconds, 1e-9))), humanBytes(bytes))
 	if p.verify {
 		tables, err := pgUserTables(ctx, h, p.args)
 		if err != nil {
