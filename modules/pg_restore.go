@@ -39,6 +39,7 @@ func PgRestore() module.Info {
 			module.Arg{Name: "jobs", Type: module.Int, Default: 0, Doc: "parallel restore jobs (not with single_transaction)"},
 			module.Arg{Name: "single_transaction", Type: module.Bool, Default: false, Doc: "restore in one transaction: all or nothing"},
 			module.Arg{Name: "verify", Type: module.String, Default: "none", Choices: []string{"none", "row_counts"}, Doc: "after the restore, compare each table's row count"},
+			module.Arg{Name: "globals", Type: module.Bool, Default: false, Doc: "src is a pg_dumpall --globals-only file: create its roles, skipping those that exist (postgres)"},
 			module.Arg{Name: "verify_against", Type: module.Dict, Doc: "source database to count rows in: db, login_host, login_port, login_user, login_password, ssl_mode; default: the archive's own rows"},
 		),
 		Probes: [][]string{{"pg_restore", "--list"}},
@@ -125,6 +126,9 @@ func newPgRestorePlan(args module.Args) (*pgRestorePlan, error) {
 }
 
 func (pgRestoreModule) Plan(ctx context.Context, env *module.Env, args module.Args) (*module.Change, error) {
+	if argBool(args, "globals") {
+		return planGlobals(ctx, env, args)
+	}
 	p, err := newPgRestorePlan(args)
 	if err != nil {
 		return nil, err
@@ -200,6 +204,9 @@ func pgMaintenanceArgs(args module.Args) module.Args {
 }
 
 func (pgRestoreModule) Apply(ctx context.Context, h module.MutableHost, c *module.Change) (*module.Result, error) {
+	if g, ok := c.Data.(*globalsPlan); ok {
+		return applyGlobals(ctx, h, g)
+	}
 	p := c.Data.(*pgRestorePlan)
 	db := argString(p.args, "db")
 	if p.create {
