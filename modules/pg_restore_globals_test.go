@@ -24,7 +24,9 @@ func TestPgRestoreGlobalsSkipsExistingRoles(t *testing.T) {
 	if _, err := admin.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN CREATEDB"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pgqAdmin(t, "postgres").Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize()) })
+	t.Cleanup(func() {
+		pgqAdmin(t, "postgres").Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
+	})
 	out, err := exec.Command("pg_dumpall", "--globals-only", "--host=127.0.0.1", "--username=postgres").Output()
 	if err != nil {
 		t.Fatalf("pg_dumpall: %v", err)
