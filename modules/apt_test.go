@@ -123,12 +123,7 @@ func (l *aptLab) installed(t *testing.T) string {
 
 func (l *aptLab) plan(t *testing.T, raw map[string]any) *module.Change {
 	t.Helper()
-	info := Apt()
-	args, errs := info.Decode(raw, false)
-	if len(errs) > 0 {
-		t.Fatalf("decode %v: %v", raw, errs[0])
-	}
-	c, err := info.New().Plan(context.Background(), &module.Env{Host: conn.ReadOnly(l.host, info.Probes), Check: true, Diff: true}, args)
+	c, err := planOn(t, Apt(), l.host, raw, true)
 	if err != nil {
 		t.Fatalf("plan %v: %v", raw, err)
 	}

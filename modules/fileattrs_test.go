@@ -40,6 +40,17 @@ func planTask(t *testing.T, info module.Info, raw map[string]any) (*module.Chang
 	return info.New().Plan(context.Background(), testEnv(info), args)
 }
 
+// planOn decodes raw arguments as the engine does and runs Plan against h
+// through the read-only gate, as the engine does (check and diff as given).
+func planOn(t *testing.T, info module.Info, h module.MutableHost, raw map[string]any, check bool) (*module.Change, error) {
+	t.Helper()
+	args, errs := info.Decode(raw, false)
+	if len(errs) > 0 {
+		t.Fatalf("decode %v: %v", raw, errs[0])
+	}
+	return info.New().Plan(context.Background(), &module.Env{Host: conn.ReadOnly(h, info.Probes), Check: check, Diff: check}, args)
+}
+
 func mustPlan(t *testing.T, info module.Info, raw map[string]any) *module.Change {
 	t.Helper()
 	c, err := planTask(t, info, raw)

@@ -372,11 +372,7 @@ func startFinanceLab(t *testing.T, net int) (*sshlab.Lab, *conn.SSH) {
 // check mode does.
 func planViaGate(t *testing.T, h module.MutableHost, info module.Info, raw map[string]any) (*module.Change, error) {
 	t.Helper()
-	args, errs := info.Decode(raw, false)
-	if len(errs) > 0 {
-		t.Fatalf("decode %v: %v", raw, errs[0])
-	}
-	return info.New().Plan(context.Background(), &module.Env{Host: conn.ReadOnly(h, info.Probes)}, args)
+	return planOn(t, info, h, raw, false)
 }
 
 // TestHostsEntryOverSSH edits the real /etc/hosts of a lab host (its own,

@@ -75,12 +75,7 @@ func pgqDatabase(t *testing.T, setup ...string) (string, *pgx.Conn) {
 // read-only gate, with env.Check as given.
 func pgqPlan(t *testing.T, info module.Info, raw map[string]any, check bool) (*module.Change, error) {
 	t.Helper()
-	args, errs := info.Decode(raw, false)
-	if len(errs) > 0 {
-		t.Fatalf("decode %v: %v", raw, errs[0])
-	}
-	env := &module.Env{Host: conn.ReadOnly(&conn.Local{Host: "localhost"}, info.Probes), Check: check}
-	return info.New().Plan(context.Background(), env, args)
+	return planOn(t, info, &conn.Local{Host: "localhost"}, raw, check)
 }
 
 // pgqRun is the engine's sequence: Plan, then Apply unless the plan is

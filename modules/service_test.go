@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -129,12 +128,7 @@ func (s *serviceNS) links(t *testing.T) []string {
 
 func (s *serviceNS) plan(t *testing.T, raw map[string]any) (*module.Change, error) {
 	t.Helper()
-	info := Service()
-	args, errs := info.Decode(raw, false)
-	if len(errs) > 0 {
-		t.Fatalf("decode %v: %v", raw, errs[0])
-	}
-	return info.New().Plan(context.Background(), &module.Env{Host: conn.ReadOnly(s.host, info.Probes), Check: true, Diff: true}, args)
+	return planOn(t, Service(), s.host, raw, true)
 }
 
 var (

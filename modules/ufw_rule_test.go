@@ -207,12 +207,7 @@ func (u *ufwNS) state(t *testing.T) map[string]string {
 
 func (u *ufwNS) plan(t *testing.T, raw map[string]any) *module.Change {
 	t.Helper()
-	info := UfwRule()
-	args, errs := info.Decode(raw, false)
-	if len(errs) > 0 {
-		t.Fatalf("decode %v: %v", raw, errs[0])
-	}
-	c, err := info.New().Plan(context.Background(), &module.Env{Host: conn.ReadOnly(u.host, info.Probes), Check: true, Diff: true}, args)
+	c, err := planOn(t, UfwRule(), u.host, raw, true)
 	if err != nil {
 		t.Fatalf("plan %v: %v", raw, err)
 	}
