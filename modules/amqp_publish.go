@@ -32,19 +32,14 @@ func AmqpPublishTest() module.Info {
 			"and reports whether it was delivered (consumed from a temporary queue bound with the routing key, " +
 			"or from a named queue) or returned as unroutable. Check mode publishes nothing: it only checks " +
 			"that the exchange exists.",
-		Args: []module.Arg{
+		Args: append([]module.Arg{
 			{Name: "exchange", Type: module.String, Required: true, Doc: "exchange to publish to (must exist)"},
 			{Name: "routing_key", Type: module.String, Required: true, Doc: "routing key of the test message"},
 			{Name: "queue", Type: module.String, Doc: "watch this existing queue instead of a temporary one bound with routing_key; other messages in it are left in place"},
 			{Name: "expect", Type: module.String, Default: "delivered", Choices: []string{"delivered", "unroutable"}, Doc: "outcome that passes; with unroutable and no queue, the temporary queue is not bound"},
 			{Name: "timeout", Type: module.String, Default: "5s", Doc: "how long to wait for the confirm and the message (a Go duration: 5s, 1m)"},
 			{Name: "body", Type: module.String, Doc: "message body (text); the marker header and ids are always added"},
-			{Name: "login_host", Type: module.String, Doc: "broker to connect to directly; unset: 127.0.0.1 on the target host, reached through its connection"},
-			{Name: "login_port", Type: module.Int, Default: 5672, Aliases: []string{"port"}, Doc: "broker port"},
-			{Name: "login_user", Type: module.String, Default: "guest", Doc: "user to log in as"},
-			{Name: "login_password", Type: module.String, Default: "guest", Secret: true, Doc: "password (never printed)"},
-			{Name: "vhost", Type: module.String, Default: "/", Doc: "virtual host"},
-		},
+		}, amqpConnArgs()...),
 		Check: func(args module.Args) error {
 			_, err := amqpTimeout(args)
 			return err
@@ -76,6 +71,26 @@ type amqpServer struct {
 	vhost    string
 }
 
+// amqpConnArgs are the broker arguments every AMQP module takes.
+func amqpConnArgs() []module.Arg {
+	return []module.Arg{
+		{Name: "login_host", Type: module.String, Doc: "broker to connect to directly; unset: 127.0.0.1 on the target host, reached through its connection"},
+		{Name: "login_port", Type: module.Int, Default: 5672, Aliases: []string{"port"}, Doc: "broker port"},
+		{Name: "login_user", Type: module.String, Default: "guest", Doc: "user to log in as"},
+		{Name: "login_password", Type: module.String, Default: "guest", Secret: true, Doc: "password (never printed)"},
+		{Name: "vhost", Type: module.String, Default: "/", Doc: "virtual host"},
+	}
+}
+
+func amqpServerFrom(args module.Args) amqpServer {
+	port := argInt(args, "login_port")
+	if port == 0 {
+		port = 5672
+	}
+	return amqpServer{host: argString(args, "login_host"), port: port,
+		user: argString(args, "login_user"), password: argString(args, "login_password"), vhost: argString(args, "vhost")}
+}
+
 func amqpTimeout(args module.Args) (time.Duration, error) {
 	s := argString(args, "timeout")
 	if s == "" {
@@ -96,16 +111,8 @@ func (amqpPublishTestModule) Plan(ctx context.Context, env *module.Env, args mod
 	if err != nil {
 		return nil, err
 	}
-	port, _ := args["login_port"].(int)
-	if port == 0 {
-		port = 5672
-	}
 	p := amqpTestPlan{
-		server: amqpServer{
-			host: argString(args, "login_host"), port: port,
-			user: argString(args, "login_user"), password: argString(args, "login_password"),
-			vhost: argString(args, "vhost"),
-		},
+		server:   amqpServerFrom(args),
 		exchange: argString(args, "exchange"), routingKey: argString(args, "routing_key"),
 		queue: argString(args, "queue"), expect: argString(args, "expect"),
 		timeout: timeout, body: argString(args, "body"),

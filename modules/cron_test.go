@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -735,9 +736,11 @@ func runAnsibleCron(t *testing.T, l *cronLab, host string, steps []map[string]an
 	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_LOCAL_TEMP="+dir+"/local",
 		"ANSIBLE_REMOTE_TMP="+dir+"/remote", "ANSIBLE_SSH_CONTROL_PATH_DIR="+dir+"/cp", "ANSIBLE_NOCOLOR=1",
 		"ANSIBLE_SSH_ARGS=-o UserKnownHostsFile="+l.lab.KnownHosts+" -o ControlMaster=auto -o ControlPersist=10s")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil && len(out) == 0 {
-		t.Fatalf("ansible-playbook: %v", err)
+		t.Fatalf("ansible-playbook: %v\n%s", err, stderr.Bytes())
 	}
 	var report struct {
 		Plays []struct {

@@ -336,6 +336,11 @@ func argString(args module.Args, name string) string {
 	return s
 }
 
+func argInt(args module.Args, name string) int {
+	n, _ := args[name].(int)
+	return n
+}
+
 func argBool(args module.Args, name string) bool {
 	b, _ := args[name].(bool)
 	return b

@@ -21,7 +21,9 @@ func PgCopy() module.Info {
 	return module.Info{
 		Name: "pg_copy",
 		Doc: "Streams a database (or only its data) from a source server into the target host's server: pg_dump | pg_restore " +
-			"on the target host, no intermediate file; reports bytes, seconds and throughput and verifies row counts at the end.",
+			"on the target host, no intermediate file; with jobs > 1, a directory-format dump in a temporary folder on the target host " +
+			"restored with as many jobs (a stream cannot be parallel). Reports bytes, seconds and throughput, shows progress on a " +
+			"terminal, and verifies row counts at the end.",
 		Args: append([]module.Arg{
 			{Name: "source", Type: module.Dict, Required: true, Doc: "the source as the target host reaches it: db, login_host, login_port, login_user, login_password"},
 			{Name: "create", Type: module.Bool, Default: false, Doc: "create the target database when it is absent"},
@@ -29,7 +31,9 @@ func PgCopy() module.Info {
 			{Name: "data_only", Type: module.Bool, Default: false, Doc: "copy only the data (into an existing schema)"},
 			{Name: "disable_triggers", Type: module.Bool, Default: false, Doc: "with data_only: disable triggers while loading"},
 			{Name: "clean", Type: module.Bool, Default: false, Doc: "drop objects before recreating them (with if_exists)"},
-			{Name: "single_transaction", Type: module.Bool, Default: true, Doc: "restore in one transaction: a failure leaves the target as it was"},
+			{Name: "single_transaction", Type: module.Bool, Doc: "restore in one transaction, so a failure leaves the target as it was; default true with one job (pg_restore cannot combine it with jobs)"},
+			{Name: "jobs", Type: module.Int, Default: 1, Doc: "parallel dump and restore jobs; above 1 the copy goes through a directory-format dump in work_dir"},
+			{Name: "work_dir", Type: module.String, Default: "/var/tmp", Doc: "with jobs > 1: where the temporary dump folder is made on the target host (removed afterwards)"},
 			{Name: "verify", Type: module.String, Default: "row_counts", Choices: []string{"none", "row_counts"}, Doc: "compare every table's row count with the source afterwards"},
 		}, pgConnArgs()...),
 		Check: checkPgCopy,
@@ -66,7 +70,17 @@ func checkPgCopy(args module.Args) error {
 	if argBool(args, "disable_triggers") && !argBool(args, "data_only") {
 		return &module.ArgError{Arg: "disable_triggers", Msg: "pg_copy: disable_triggers needs data_only"}
 	}
+	if jobs, _ := args["jobs"].(int); jobs > 1 && argBool(args, "single_transaction") {
+		return &module.ArgError{Arg: "single_transaction", Msg: "pg_copy: single_transaction cannot be used with jobs > 1 (pg_restore runs each job in its own transaction)"}
+	} else if jobs < 0 {
+		return &module.ArgError{Arg: "jobs", Msg: "pg_copy: jobs must be 1 or more"}
+	}
 	return nil
+}
+
+// pgCopyJobs is the number of jobs asked for, at least 1.
+func pgCopyJobs(args module.Args) int {
+	return max(1, argInt(args, "jobs"))
 }
 
 // sourceArgs turns the source mapping into connection arguments with the
@@ -93,7 +107,8 @@ func (pgCopyModule) Plan(ctx context.Context, env *module.Env, args module.Args)
 	if srcHost == "" {
 		srcHost = "127.0.0.1"
 	}
-	dump := []string{"pg_dump", "--format=custom", "--no-password",
+	jobs := pgCopyJobs(args)
+	dump := []string{"pg_dump", "--no-password",
 		"--host=" + srcHost, "--port=" + strconv.Itoa(src["login_port"].(int)),
 		"--username=" + argString(src, "login_user"), "--dbname=" + argString(src, "db")}
 	restore := []string{"pg_restore", "--no-password", "--exit-on-error", "--no-owner",
@@ -111,13 +126,10 @@ func (pgCopyModule) Plan(ctx context.Context, env *module.Env, args module.Args)
 	if argBool(args, "clean") {
 		restore = append(restore, "--clean", "--if-exists")
 	}
-	if argBool(args, "single_transaction") {
+	if _, set := args["single_transaction"]; jobs == 1 && (!set || argBool(args, "single_transaction")) {
 		restore = append(restore, "--single-transaction")
 	}
-	// dd in the middle counts the bytes; its report goes to stdout (fd 3).
-	// Each side's password comes from the environment, never argv.
-	script := "set -o pipefail; exec 3>&1; PGPASSWORD=\"$CUTOVER_SOURCE_PASSWORD\" PGSSLMODE=\"$CUTOVER_SOURCE_SSLMODE\" " +
-		conn.Quote(dump) + " | dd bs=1M iflag=fullblock 2>&3 | " + conn.Quote(restore) + " 3>&-"
+	script := pgCopyScript(dump, restore, jobs, argString(args, "work_dir"))
 	cmdEnv := pgCommandEnv(args)
 	cmdEnv["CUTOVER_SOURCE_PASSWORD"] = argString(src, "login_password")
 	cmdEnv["CUTOVER_SOURCE_SSLMODE"] = argString(src, "ssl_mode")
@@ -129,9 +141,30 @@ func (pgCopyModule) Plan(ctx context.Context, env *module.Env, args module.Args)
 		return nil, fmt.Errorf("target database %q does not exist (set create: true)", argString(args, "db"))
 	}
 	summary := fmt.Sprintf("copy %s from %s into %s", argString(src, "db"), srcHost, argString(args, "db"))
+	if jobs > 1 {
+		summary += fmt.Sprintf(" with %d jobs", jobs)
+	}
 	return &module.Change{Action: module.Invoke, Summary: summary, CheckSkip: "would " + summary,
 		Data: &pgCopyPlan{args: args, source: src, create: !exists, script: script, env: cmdEnv,
 			verify: argString(args, "verify") == "row_counts" && !argBool(args, "schema_only")}}, nil
+}
+
+// pgCopyScript is the bash script that copies on the target host. Each
+// side's password comes from the environment, never argv; the script
+// prints "N bytes" on stdout, the size of what went across.
+func pgCopyScript(dump, restore []string, jobs int, workDir string) string {
+	srcEnv := "PGPASSWORD=\"$CUTOVER_SOURCE_PASSWORD\" PGSSLMODE=\"$CUTOVER_SOURCE_SSLMODE\" "
+	if jobs == 1 {
+		// dd in the middle counts the bytes; its report goes to stdout (fd 3).
+		return "set -o pipefail; exec 3>&1; " + srcEnv + conn.Quote(append(dump, "--format=custom")) +
+			" | dd bs=1M iflag=fullblock 2>&3 | " + conn.Quote(restore) + " 3>&-"
+	}
+	j := "--jobs=" + strconv.Itoa(jobs)
+	return "set -e; dir=$(mktemp -d " + conn.Quote([]string{strings.TrimRight(workDir, "/") + "/cutover-copy.XXXXXX"}) + "); " +
+		"trap 'rm -rf \"$dir\"' EXIT; " +
+		srcEnv + conn.Quote(append(dump, "--format=directory", j)) + " --file=\"$dir/dump\"; " +
+		"echo \"$(du -sb \"$dir/dump\" | cut -f1) bytes in the dump folder\"; " +
+		conn.Quote(append(restore, j)) + " \"$dir/dump\""
 }
 
 // pgTargetHost is where pg_restore on the target host connects.
@@ -142,18 +175,24 @@ func pgTargetHost(args module.Args) string {
 	return "127.0.0.1"
 }
 
-var ddBytes = regexp.MustCompile(`(?m)^(\d+) bytes .* copied, ([0-9.,]+) s`)
+var copiedBytes = regexp.MustCompile(`(?m)^(\d+) bytes `)
 
 func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.Change) (*module.Result, error) {
 	p := c.Data.(*pgCopyPlan)
 	db := argString(p.args, "db")
+	size, err := pgDatabaseSize(ctx, h, pgViaHost(p.source))
+	if err != nil {
+		return nil, fmt.Errorf("source size: %w", err)
+	}
 	if p.create {
 		if err := pgCreateDatabase(ctx, h, p.args); err != nil {
 			return nil, err
 		}
 	}
 	start := time.Now()
+	stopWatching := pgCopyWatch(ctx, h, p.args, size, start)
 	res, err := h.Run(ctx, module.Command{Argv: []string{"bash", "-c", p.script}, Env: p.env})
+	stopWatching()
 	if err != nil {
 		return nil, fmt.Errorf("pg_copy: %w", err)
 	}
@@ -163,16 +202,12 @@ func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.C
 			Data: map[string]any{"rc": res.RC}}, nil
 	}
 	var bytes int64
-	if m := ddBytes.FindStringSubmatch(string(res.Stdout)); m != nil {
+	if m := copiedBytes.FindStringSubmatch(string(res.Stdout)); m != nil {
 		bytes, _ = strconv.ParseInt(m[1], 10, 64)
 	}
 	data := map[string]any{"bytes": bytes, "seconds": seconds, "db": db, "source_db": argString(p.source, "db")}
 	if seconds > 0 {
 		data["bytes_per_second"] = int64(float64(bytes) / seconds)
-	}
-	size, err := pgDatabaseSize(ctx, h, pgViaHost(p.source))
-	if err != nil {
-		return nil, fmt.Errorf("source size: %w", err)
 	}
 	data["source_size"] = size
 	msg := fmt.Sprintf("copied a %s database in %.1f s (%s/s; the stream was %s)", humanBytes(size), seconds,
@@ -203,6 +238,49 @@ func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.C
 		msg += fmt.Sprintf("; row counts of %d tables verified", len(tables))
 	}
 	return &module.Result{Changed: true, Msg: msg, Data: data}, nil
+}
+
+// pgCopyWatchEvery is how often the progress line is refreshed.
+const pgCopyWatchEvery = time.Second
+
+// pgCopyWatch shows, while a copy runs and someone watches a terminal, how
+// far the target database has grown against the source's size. It returns
+// the function that stops it.
+func pgCopyWatch(ctx context.Context, h module.Host, target module.Args, sourceSize int64, start time.Time) (stop func()) {
+	if !module.Watching(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(pgCopyWatchEvery)
+		defer tick.Stop()
+		// A new database is not empty (its catalog): what was there at
+		// the start counts as neither loaded nor to load.
+		base := int64(-1)
+		for {
+			elapsed := time.Since(start)
+			msg := fmt.Sprintf("pg_copy %s: %s", argString(target, "db"), elapsed.Truncate(time.Second))
+			if got, err := pgDatabaseSize(ctx, h, target); err == nil {
+				if base < 0 {
+					base = got
+				}
+				loaded, total := max(0, got-base), max(1, sourceSize-base)
+				msg += fmt.Sprintf(", %s of about %s loaded (%d%%)", humanBytes(loaded), humanBytes(total), min(100, loaded*100/total))
+				if elapsed >= time.Second {
+					msg += fmt.Sprintf(", %s/s", humanBytes(int64(float64(loaded)/elapsed.Seconds())))
+				}
+			}
+			module.Progress(ctx, msg)
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // pgViaHost makes a connection's arguments dial through the target host

@@ -2,9 +2,13 @@ package modules
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/module"
@@ -30,7 +34,16 @@ func copyApply(t *testing.T, raw map[string]any) *module.Result {
 
 func schemaDump(t *testing.T, db string) string {
 	t.Helper()
-	out, err := exec.Command("pg_dump", "--schema-only", "--host=127.0.0.1", "--username=postgres", "--dbname="+db).Output()
+	return schemaDumpAt(t, 5432, "", db)
+}
+
+// schemaDumpAt is pg_dump --schema-only of db on 127.0.0.1:port as
+// postgres, with password when the server asks for one.
+func schemaDumpAt(t *testing.T, port int, password, db string) string {
+	t.Helper()
+	cmd := exec.Command("pg_dump", "--schema-only", "--host=127.0.0.1", "--port="+strconv.Itoa(port), "--username=postgres", "--dbname="+db)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("pg_dump --schema-only %s: %v", db, err)
 	}
@@ -83,6 +96,49 @@ func TestPgCopyStreamsAndVerifies(t *testing.T) {
 	}
 }
 
+// The runbook's copy: from the old host's server (the machine's, trust)
+// into the new host's (a cluster of its own, SCRAM passwords), streamed
+// or through a directory-format dump with jobs.
+func TestPgCopyOldHostToNewHost(t *testing.T) {
+	newHost := newCluster(t)
+	src, srcConn := dumpDatabase(t, dumpSeed...)
+	for _, tc := range []struct {
+		name string
+		jobs int
+	}{{"stream", 1}, {"directory with jobs", 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := pgqUniqueName("cutover_copy_")
+			work := t.TempDir()
+			raw := map[string]any{"db": dst, "create": true, "jobs": tc.jobs, "work_dir": work,
+				"login_host": "127.0.0.1", "login_port": newHost.Port, "login_password": newHost.Password,
+				"source": map[string]any{"db": src, "login_host": "127.0.0.1", "login_port": 5432}}
+			res := copyApply(t, raw)
+			if res.Failed {
+				t.Fatalf("copy failed: %s", res.Msg)
+			}
+			if res.Data["verified_tables"] != 4 || res.Data["bytes"].(int64) <= 0 {
+				t.Errorf("result: %v", res.Data)
+			}
+			if got, want := schemaDumpAt(t, newHost.Port, newHost.Password, dst), schemaDump(t, src); got != want {
+				t.Errorf("the new host's schema differs from the old one's:\n%s", firstDiff(got, want))
+			}
+			dstConn, err := pgx.Connect(context.Background(), newHost.ConnString(dst))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dstConn.Close(context.Background())
+			for name, q := range restoreCounts {
+				if got, want := pgqCount(t, dstConn, q), pgqCount(t, srcConn, q); got != want {
+					t.Errorf("%s: %d rows on the new host, %d on the old", name, got, want)
+				}
+			}
+			if left, _ := os.ReadDir(work); len(left) != 0 {
+				t.Errorf("the work folder keeps %d entries", len(left))
+			}
+		})
+	}
+}
+
 func TestPgCopyDataOnlyIntoASchemaWithTriggers(t *testing.T) {
 	src, _ := dumpDatabase(t, dumpSeed...)
 	dst := pgqUniqueName("cutover_copy_")
@@ -104,17 +160,35 @@ func TestPgCopyDataOnlyIntoASchemaWithTriggers(t *testing.T) {
 	}
 }
 
-func TestPgCopyFailureLeavesTheTargetEmpty(t *testing.T) {
-	dst := pgqUniqueName("cutover_copy_")
-	dumpCreateDatabase(t, dst)
-	res := copyApply(t, map[string]any{"db": dst, "source": map[string]any{"db": "cutover_no_such_db", "login_host": "127.0.0.1"}})
-	if !res.Failed || !strings.Contains(res.Msg, "cutover_no_such_db") {
+// A restore that breaks midway (a table of the source already exists in
+// the target) leaves the target as it was: one transaction.
+func TestPgCopyFailureLeavesTheTargetAsItWas(t *testing.T) {
+	src, _ := dumpDatabase(t, dumpSeed...)
+	dst, _ := dumpDatabase(t, `CREATE TABLE audit (kept text)`)
+	res := copyApply(t, map[string]any{"db": dst, "source": map[string]any{"db": src, "login_host": "127.0.0.1"}})
+	if !res.Failed || !strings.Contains(res.Msg, "audit") {
 		t.Fatalf("result: %v %s", res.Failed, res.Msg)
 	}
 	var tables int64
 	pgqAdmin(t, dst).QueryRow(context.Background(), "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables)
-	if tables != 0 {
-		t.Errorf("%d tables in the target after a failed copy", tables)
+	if tables != 1 {
+		t.Errorf("%d tables in the target after a failed copy, want the one it had", tables)
+	}
+}
+
+func TestPgCopyMissingSourceFailsBeforeTouchingTheTarget(t *testing.T) {
+	dst := pgqUniqueName("cutover_copy_")
+	c, err := pgqPlan(t, PgCopy(), map[string]any{"db": dst, "create": true, "source": map[string]any{"db": "cutover_no_such_db", "login_host": "127.0.0.1"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dumpDropAtEnd(t, dst)
+	_, err = PgCopy().New().Apply(context.Background(), &conn.Local{Host: "localhost"}, c)
+	if err == nil || !strings.Contains(err.Error(), "cutover_no_such_db") {
+		t.Fatalf("err = %v", err)
+	}
+	if exists, _ := pgDatabaseExists(context.Background(), &conn.Local{}, module.Args{"db": dst, "login_port": 5432, "login_user": "postgres", "ssl_mode": "disable"}); exists {
+		t.Error("the target was created although the source is missing")
 	}
 }
 
@@ -124,6 +198,7 @@ func TestPgCopyArgumentsChecked(t *testing.T) {
 		{"db": "x", "source": map[string]any{"db": "y", "hots": "h"}},
 		{"db": "x", "source": map[string]any{"db": "y"}, "schema_only": true, "data_only": true},
 		{"db": "x", "source": map[string]any{"db": "y"}, "disable_triggers": true},
+		{"db": "x", "source": map[string]any{"db": "y"}, "jobs": 4, "single_transaction": true},
 	} {
 		info := PgCopy()
 		args, errs := info.Decode(raw, false)

@@ -2,8 +2,6 @@ package modules
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,45 +13,18 @@ import (
 
 	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/engine/pgamqp"
 )
 
 // rewriteTestDB creates a database loaded with the finance fixture and
 // returns its name and a connection to it; both go in t.Cleanup.
 func rewriteTestDB(t *testing.T) (string, *pgx.Conn) {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, "host=127.0.0.1 port=5432 user=postgres dbname=postgres sslmode=disable")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL on 127.0.0.1:5432: %v", err)
-		}
-		t.Skipf("PostgreSQL on 127.0.0.1:5432: %v", err)
-	}
-	t.Cleanup(func() { admin.Close(ctx) })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "cutover_rw_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	db, err := pgx.Connect(ctx, fmt.Sprintf("host=127.0.0.1 port=5432 user=postgres dbname=%s sslmode=disable", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close(ctx) })
 	fixture, err := os.ReadFile(filepath.Join("testdata", "pg_function_rewrite", "finance.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(ctx, string(fixture)); err != nil {
-		t.Fatalf("load fixture: %v", err)
-	}
-	return name, db
+	return pgqDatabase(t, pgamqp.Schema, string(fixture))
 }
 
 // allFunctionDefs returns pg_get_functiondef of every function and

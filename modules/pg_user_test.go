@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -253,5 +254,48 @@ func TestPgUserUnreadableAuthid(t *testing.T) {
 	}
 	if shown := fmt.Sprintf("%+v %+v", res, ch.Diffs); strings.Contains(shown, "hunter2") {
 		t.Errorf("the password appears: %s", shown)
+	}
+}
+
+// TestPgUserPasswordLogsInWithSCRAM proves the password for real on the
+// new host's cluster, where pg_hba asks for scram-sha-256: pg_user (logged
+// in as postgres with a password) creates the role, then pg_query logs in
+// as the role with it, and a wrong password is refused without showing it.
+func TestPgUserPasswordLogsInWithSCRAM(t *testing.T) {
+	newHost := newCluster(t)
+	const password = "scram-Pa'ss w0rd"
+	role := pgqUniqueName("cutover_scram_")
+	on := func(extra map[string]any) map[string]any {
+		args := map[string]any{"login_host": "127.0.0.1", "login_port": newHost.Port, "ssl_mode": "disable"}
+		for k, v := range extra {
+			args[k] = v
+		}
+		return args
+	}
+	asAdmin := on(map[string]any{"name": role, "password": password, "login_password": newHost.Password})
+	if ch, res := pgqRun(t, PgUser(), asAdmin, false); ch.Action != module.Create || !res.Changed {
+		t.Fatalf("create: %v %+v", ch.Action, res)
+	}
+	if ch, _ := pgqRun(t, PgUser(), asAdmin, false); ch.Action != module.None {
+		t.Errorf("second run: %v (%s), want nothing to do", ch.Action, ch.Summary)
+	}
+	// pglab's own test shows that the cluster's pg_hba says scram-sha-256.
+	_, res := pgqRun(t, PgQuery(), on(map[string]any{"login_password": password, "query": "SELECT current_user AS who", "login_user": role}), false)
+	rows, _ := res.Data["query_result"].([]any)
+	if res.Failed || len(rows) != 1 {
+		t.Fatalf("login as %s: %+v", role, res)
+	}
+	if who := rows[0].(map[string]any)["who"]; who != role {
+		t.Errorf("logged in as %v", who)
+	}
+	c, err := pgqPlan(t, PgQuery(), on(map[string]any{"login_password": "not-" + password, "query": "SELECT 1", "login_user": role}), false)
+	if err == nil {
+		_, err = PgQuery().New().Apply(context.Background(), &conn.Local{Host: "localhost"}, c)
+	}
+	if err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
+	if !strings.Contains(err.Error(), "password authentication failed") || strings.Contains(err.Error(), password) {
+		t.Errorf("wrong password error: %v", err)
 	}
 }

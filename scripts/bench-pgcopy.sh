@@ -35,7 +35,13 @@ size=$(psql -h 127.0.0.1 -U postgres -tAc "SELECT pg_database_size('$src')")
 echo "source size: $((size / 1024 / 1024)) MiB"
 
 go build -o "$work/cutover" ./cmd/cutover
-cat > "$work/copy.yml" <<YML
+jobs=${JOBS:-$(nproc)}
+newpsql() { psql -h 127.0.0.1 -p "$new_port" -U postgres -qtA "$@"; }
+fresh() { newpsql -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" -c "CREATE DATABASE $dst"; }
+seconds() { local s=$(date +%s.%N); "$@"; echo "$(date +%s.%N) - $s" | bc; }
+
+pgcopy() { # pgcopy JOBS: cutover's pg_copy into a fresh target, row counts verified by the module
+  cat > "$work/copy.yml" <<YML
 - hosts: localhost
   gather_facts: false
   tasks:
@@ -43,21 +49,40 @@ cat > "$work/copy.yml" <<YML
         db: $dst
         login_port: $new_port
         create: true
+        jobs: $1
+        work_dir: $work
         source: {db: $src, login_host: 127.0.0.1, login_port: 5432}
       register: copied
     - debug: {msg: "{{ copied.msg }}"}
 YML
-echo "== pg_copy"
-time NO_COLOR=1 "$work/cutover" run -i 'localhost,' -c local "$work/copy.yml" | grep -E '"msg"|RECAP|localhost '
+  NO_COLOR=1 "$work/cutover" run -i 'localhost,' -c local "$work/copy.yml" > "$work/copy.out" || { cat "$work/copy.out"; exit 1; }
+}
+raw_pipe() { pg_dump -h 127.0.0.1 -p 5432 -U postgres -Fc "$src" | pg_restore -h 127.0.0.1 -p "$new_port" -U postgres --no-owner --single-transaction --exit-on-error -d "$dst"; }
+raw_dir() {
+  rm -rf "$work/dir"
+  pg_dump -h 127.0.0.1 -p 5432 -U postgres -Fd -j "$jobs" -f "$work/dir" "$src"
+  pg_restore -h 127.0.0.1 -p "$new_port" -U postgres --no-owner --exit-on-error -j "$jobs" -d "$dst" "$work/dir"
+  rm -rf "$work/dir"
+}
 
-echo "== schema diff (must be empty)"
 strip() { grep -v -E '^\\(un)?restrict '; }
 pg_dump -h 127.0.0.1 -p 5432 -U postgres --schema-only "$src" | strip > "$work/src.sql"
-pg_dump -h 127.0.0.1 -p "$new_port" -U postgres --schema-only "$dst" | strip > "$work/dst.sql"
-diff "$work/src.sql" "$work/dst.sql" && echo "schemas identical"
-for t in pgbench_accounts pgbench_branches pgbench_tellers pgbench_history; do
-  a=$(psql -h 127.0.0.1 -p 5432 -U postgres -tAc "SELECT count(*) FROM $t" "$src")
-  b=$(psql -h 127.0.0.1 -p "$new_port" -U postgres -tAc "SELECT count(*) FROM $t" "$dst")
-  [ "$a" = "$b" ] || { echo "$t: $b rows, source $a"; exit 1; }
-  echo "$t: $a rows, equal"
-done
+check_copy() {
+  pg_dump -h 127.0.0.1 -p "$new_port" -U postgres --schema-only "$dst" | strip > "$work/dst.sql"
+  diff "$work/src.sql" "$work/dst.sql" >/dev/null || { echo "schema differs"; exit 1; }
+  for tbl in pgbench_accounts pgbench_branches pgbench_tellers pgbench_history; do
+    a=$(psql -h 127.0.0.1 -p 5432 -U postgres -tAc "SELECT count(*) FROM $tbl" "$src")
+    b=$(newpsql -c "SELECT count(*) FROM $tbl" "$dst")
+    [ "$a" = "$b" ] || { echo "$tbl: $b rows, source $a"; exit 1; }
+  done
+}
+
+echo "== the same copy four ways ($jobs jobs where parallel); each checked: schema diff empty, row counts equal"
+printf '%-40s %8s %10s\n' "way" "seconds" "MiB/s"
+row() { printf '%-40s %8.1f %10.0f\n' "$1" "$2" "$(echo "$size / 1048576 / $2" | bc -l)"; }
+fresh; t=$(seconds raw_pipe); check_copy; row "pg_dump -Fc | pg_restore (raw pipe)" "$t"
+newpsql -c "DROP DATABASE $dst WITH (FORCE)"; t=$(seconds pgcopy 1); check_copy; row "cutover pg_copy (stream)" "$t"
+grep -o '"copied a .*verified' "$work/copy.out" | head -1
+fresh; t=$(seconds raw_dir); check_copy; row "pg_dump -Fd -j $jobs + pg_restore -j $jobs" "$t"
+newpsql -c "DROP DATABASE $dst WITH (FORCE)"; t=$(seconds pgcopy "$jobs"); check_copy; row "cutover pg_copy (jobs: $jobs)" "$t"
+grep -o '"copied a .*verified' "$work/copy.out" | head -1

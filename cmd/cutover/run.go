@@ -190,7 +190,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 			ExtraVars: extra, Limit: f.limit, StartAtTask: f.startAtTask, Step: f.step,
 			Verbosity: f.verbose, ForceHandlers: f.forceHandlers, AssumeYes: f.yes,
 			Become: f.become, BecomeUser: f.becomeUser, In: in, PromptOut: stdout, Connection: f.connection,
-			BecomePassword: becomePassword,
+			BecomePassword: becomePassword, Progress: progressWriter(stderr, f.output),
 		},
 	}
 	defer r.Close()
@@ -211,6 +211,15 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 	}
 	if code := outcome.ExitCode(); code != 0 {
 		return &codedError{code: code}
+	}
+	return nil
+}
+
+// progressWriter is where long tasks show progress: standard error when
+// it is a terminal and the output is text (JSON readers want events only).
+func progressWriter(stderr io.Writer, output string) io.Writer {
+	if f, ok := stderr.(*os.File); ok && output == "text" && term.IsTerminal(int(f.Fd())) {
+		return stderr
 	}
 	return nil
 }

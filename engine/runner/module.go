@@ -213,7 +213,8 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		res = orEmpty(change.Result)
 		res.Changed = true
 	default:
-		res, err = mod.Apply(ctx, host, change)
+		res, err = mod.Apply(r.progress.context(ctx, h.name), host, change)
+		r.progress.clear()
 		if err != nil {
 			if errors.Is(err, conn.ErrUnreachable) {
 				return unreachableOutcome(h, name, err)

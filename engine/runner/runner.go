@@ -43,7 +43,10 @@ type Options struct {
 	BecomeUser    string
 	In            io.Reader // the user's terminal, for pause and --step
 	PromptOut     io.Writer // where prompts go
-	Connection    string    // -c: the connection type where a host sets none
+	// Progress is a terminal where long tasks show how they are going on
+	// one rewritten line; nil when nobody watches.
+	Progress   io.Writer
+	Connection string // -c: the connection type where a host sets none
 	// BecomePassword is -K's answer (secret); ansible_become_password wins.
 	BecomePassword string
 }
@@ -61,6 +64,7 @@ type Runner struct {
 	Connect   Connector // nil: conn.Open
 
 	hosts    map[string]*hostState
+	progress *progressLine
 	stats    map[string]*Stats
 	conns    map[string]module.MutableHost
 	connMu   sync.Mutex
@@ -95,6 +99,7 @@ func (r *Runner) Run(ctx context.Context, books []*playbook.Playbook) (*Outcome,
 	r.stats = map[string]*Stats{}
 	r.conns = map[string]module.MutableHost{}
 	r.started = r.Options.StartAtTask == ""
+	r.progress = &progressLine{w: r.Options.Progress}
 	if r.Options.Forks <= 0 {
 		r.Options.Forks = 10
 	}

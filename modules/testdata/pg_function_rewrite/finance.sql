@@ -11,36 +11,9 @@ BEGIN
 END
 $$;
 
-CREATE SCHEMA amqp;
-
-CREATE TABLE amqp.broker (
-    broker_id serial PRIMARY KEY,
-    host text NOT NULL,
-    port integer NOT NULL DEFAULT 5672,
-    vhost text,
-    username text,
-    password text
-);
+-- pg_amqp's schema (amqp.broker, amqp.publish) comes first, from
+-- engine/pgamqp's Schema.
 INSERT INTO amqp.broker (host, vhost, username, password) VALUES ('10.0.10.107', '/', 'finance', 'secret');
-
-CREATE TABLE amqp.published (
-    id serial PRIMARY KEY,
-    broker_id integer,
-    exchange varchar,
-    routing_key varchar,
-    message varchar,
-    at timestamptz DEFAULT now()
-);
-
--- pg_amqp's signature; this one records the call instead of publishing.
-CREATE FUNCTION amqp.publish(broker_id integer, exchange varchar, routing_key varchar, message varchar)
-RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO amqp.published (broker_id, exchange, routing_key, message)
-    VALUES (broker_id, exchange, routing_key, message);
-    RETURN true;
-END
-$$;
 
 CREATE TABLE staff (id serial PRIMARY KEY, name text);
 CREATE TABLE projects (id serial PRIMARY KEY, code text);
