@@ -104,6 +104,11 @@ func (copyModule) Plan(ctx context.Context, env *module.Env, args module.Args) (
 		if err != nil {
 			return nil, fmt.Errorf("src: %w", err)
 		}
+		// A vaulted source is copied decrypted, as Ansible's copy does;
+		// its whole content is then a secret.
+		if data, err = openVaulted(env, found, data); err != nil {
+			return nil, err
+		}
 		s = copySource{data: data, name: filepath.Base(found), path: found, mode: st.Mode()}
 	}
 	after := s.path
@@ -287,4 +292,17 @@ func (p *copyPlan) apply(ctx context.Context, h module.MutableHost) (*module.Res
 		data["backup_file"] = backup
 	}
 	return &module.Result{Changed: true, Data: data}, nil
+}
+
+// openVaulted decrypts a controller-side source that is a vault, and
+// records its content as a secret so no diff or message shows it.
+func openVaulted(env *module.Env, name string, data []byte) ([]byte, error) {
+	plain, vaulted, err := env.Vault.File(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if vaulted {
+		env.Vault.Secret(string(plain))
+	}
+	return plain, nil
 }

@@ -40,7 +40,7 @@ func (includeVarsModule) Plan(_ context.Context, env *module.Env, args module.Ar
 	if err != nil {
 		return nil, fmt.Errorf("Could not find or access '%s'", name)
 	}
-	v, err := yamlx.Load(path, src)
+	v, err := yamlx.LoadVault(path, src, env.Vault)
 	if err != nil {
 		return nil, err
 	}

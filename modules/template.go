@@ -52,6 +52,9 @@ func (templateModule) Plan(ctx context.Context, env *module.Env, args module.Arg
 	if err != nil {
 		return nil, fmt.Errorf("src: %w", err)
 	}
+	if raw, err = openVaulted(env, found, raw); err != nil {
+		return nil, err
+	}
 	text := string(raw)
 	out, err := env.Template(text)
 	if err != nil {

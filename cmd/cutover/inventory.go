@@ -6,10 +6,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/engine/inventory"
+	"github.com/cutover/cutover/engine/redact"
+	"github.com/cutover/cutover/engine/vault"
 )
 
-func newInventoryCommand() *cobra.Command {
+func newInventoryCommand(secrets *redact.Set) *cobra.Command {
 	var sources []string
+	var vf vaultFlags
 	var list, graph, vars bool
 	var host string
 	cmd := &cobra.Command{
@@ -17,7 +20,11 @@ func newInventoryCommand() *cobra.Command {
 		Short: "Show the inventory as ansible-inventory does",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inv, err := inventory.Load(sources)
+			keyring, err := vf.keyring(cmd.InOrStdin(), cmd.ErrOrStderr())
+			if err != nil {
+				return &codedError{code: exitError, err: err}
+			}
+			inv, err := inventory.LoadVault(sources, &vault.Opener{Keyring: keyring, Redact: secrets})
 			if err != nil {
 				return reportLoadErrors(cmd.ErrOrStderr(), err)
 			}
@@ -55,6 +62,7 @@ func newInventoryCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
+	vf.add(f)
 	f.StringArrayVarP(&sources, "inventory", "i", nil, "inventory file, folder or comma-separated host list (repeatable)")
 	f.BoolVar(&list, "list", false, "print all hosts and groups as JSON")
 	f.BoolVar(&graph, "graph", false, "print the group tree")

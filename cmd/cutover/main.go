@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/engine/redact"
 	"github.com/cutover/cutover/modules"
 )
 
@@ -56,7 +57,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	reg := module.NewRegistry(modules.All()...)
-	root := newRootCommand(reg, stdin, stdout, stderr)
+	// Everything the process prints goes through the run's secrets: a
+	// password learnt from a vault, a secret argument or a secret-named
+	// variable shows as ******** wherever it turns up, errors included.
+	secrets := &redact.Set{}
+	stdout, stderr = secrets.Writer(stdout), secrets.Writer(stderr)
+	root := newRootCommand(reg, secrets, stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -74,7 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	return exitUsage
 }
 
-func newRootCommand(reg *module.Registry, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newRootCommand(reg *module.Registry, secrets *redact.Set, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cutover",
 		Short:         "Run Ansible-style playbooks for migrations that must not go wrong",
@@ -84,6 +90,7 @@ func newRootCommand(reg *module.Registry, stdin io.Reader, stdout, stderr io.Wri
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCommand(reg), newInventoryCommand(), newDocCommand(reg), newVersionCommand())
+	root.AddCommand(newRunCommand(reg, secrets), newInventoryCommand(secrets), newDocCommand(reg), newVersionCommand(),
+		newVaultCommand(stdin))
 	return root
 }

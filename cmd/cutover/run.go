@@ -18,7 +18,9 @@ import (
 	"github.com/cutover/cutover/engine/inventory"
 	"github.com/cutover/cutover/engine/module"
 	"github.com/cutover/cutover/engine/playbook"
+	"github.com/cutover/cutover/engine/redact"
 	"github.com/cutover/cutover/engine/runner"
+	"github.com/cutover/cutover/engine/vault"
 	"github.com/cutover/cutover/engine/yamlx"
 )
 
@@ -48,19 +50,21 @@ type runFlags struct {
 	askPass               bool
 	askBecomePass         bool
 	retryFile             string
+	vault                 vaultFlags
 }
 
-func newRunCommand(reg *module.Registry) *cobra.Command {
+func newRunCommand(reg *module.Registry, secrets *redact.Set) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run PLAYBOOK...",
 		Short: "Run playbooks (ansible-playbook)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPlaybooks(cmd, reg, &f, args)
+			return runPlaybooks(cmd, reg, secrets, &f, args)
 		},
 	}
 	fl := cmd.Flags()
+	f.vault.add(fl)
 	fl.StringArrayVarP(&f.inventories, "inventory", "i", nil, "inventory file, folder or comma-separated host list (repeatable)")
 	fl.StringVarP(&f.limit, "limit", "l", "", "further limit hosts to a pattern (@file reads a retry file)")
 	fl.BoolVarP(&f.check, "check", "C", false, "change nothing; report what would change")
@@ -94,7 +98,7 @@ func newRunCommand(reg *module.Registry) *cobra.Command {
 	return cmd
 }
 
-func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files []string) error {
+func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set, f *runFlags, files []string) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if f.output != "text" && f.output != "json" {
 		return &codedError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", f.output)}
@@ -104,11 +108,16 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 			return &codedError{code: exitError, err: fmt.Errorf("the playbook: %s could not be found", file)}
 		}
 	}
-	extra, err := parseExtraVars(f.extraVars)
+	keyring, err := f.vault.keyring(cmd.InOrStdin(), stderr)
+	if err != nil {
+		return &codedError{code: exitError, err: err}
+	}
+	opener := &vault.Opener{Keyring: keyring, Redact: secrets}
+	extra, err := parseExtraVars(f.extraVars, opener)
 	if err != nil {
 		return reportLoadErrors(stderr, err)
 	}
-	loader := &playbook.Loader{Registry: reg}
+	loader := &playbook.Loader{Registry: reg, Vault: opener}
 	var books []*playbook.Playbook
 	var all diag.List
 	for _, file := range files {
@@ -123,7 +132,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 		}
 		books = append(books, pb)
 	}
-	inv, err := inventory.Load(f.inventories)
+	inv, err := inventory.LoadVault(f.inventories, opener)
 	if err != nil {
 		return reportLoadErrors(stderr, err)
 	}
@@ -160,7 +169,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 		// One buffered reader for the run: several prompts share it.
 		in = bufio.NewReader(cmd.InOrStdin())
 	}
-	opener := &conn.Opener{User: f.user, PrivateKey: f.privateKey, KnownHosts: f.knownHosts,
+	sshOpener := &conn.Opener{User: f.user, PrivateKey: f.privateKey, KnownHosts: f.knownHosts,
 		AcceptNew: f.acceptNewHostKeys, Timeout: time.Duration(f.timeout) * time.Second}
 	var becomePassword string
 	if f.askPass || f.askBecomePass {
@@ -169,18 +178,20 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 			return &codedError{code: exitError, err: fmt.Errorf("--ask-pass and --ask-become-pass need a terminal")}
 		}
 		if f.askPass {
-			if opener.Password, err = askSecret(stderr, tty, "SSH password: "); err != nil {
+			if sshOpener.Password, err = askSecret(stderr, tty, "SSH password: "); err != nil {
 				return &codedError{code: exitError, err: err}
 			}
+			secrets.Add(sshOpener.Password)
 		}
 		if f.askBecomePass {
 			if becomePassword, err = askSecret(stderr, tty, "BECOME password: "); err != nil {
 				return &codedError{code: exitError, err: err}
 			}
+			secrets.Add(becomePassword)
 		}
 	}
 	r := &runner.Runner{
-		Connect:   opener.Open,
+		Connect:   sshOpener.Open,
 		Registry:  reg,
 		Inventory: inv,
 		Loader:    loader,
@@ -191,6 +202,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 			Verbosity: f.verbose, ForceHandlers: f.forceHandlers, AssumeYes: f.yes,
 			Become: f.become, BecomeUser: f.becomeUser, In: in, PromptOut: stdout, Connection: f.connection,
 			BecomePassword: becomePassword, Progress: progressWriter(stderr, f.output),
+			Vault: opener, Redact: secrets,
 		},
 	}
 	defer r.Close()
@@ -218,7 +230,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, f *runFlags, files [
 // progressWriter is where long tasks show progress: standard error when
 // it is a terminal and the output is text (JSON readers want events only).
 func progressWriter(stderr io.Writer, output string) io.Writer {
-	if f, ok := stderr.(*os.File); ok && output == "text" && term.IsTerminal(int(f.Fd())) {
+	if f, ok := redact.Underlying(stderr).(*os.File); ok && output == "text" && term.IsTerminal(int(f.Fd())) {
 		return stderr
 	}
 	return nil
@@ -228,7 +240,7 @@ func useColor(w io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("ANSIBLE_NOCOLOR") != "" {
 		return false
 	}
-	f, ok := w.(*os.File)
+	f, ok := redact.Underlying(w).(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
@@ -263,7 +275,7 @@ func reportLoadErrors(w io.Writer, err error) error {
 }
 
 // parseExtraVars reads -e values: key=value words, YAML/JSON text, @file.
-func parseExtraVars(values []string) (map[string]any, error) {
+func parseExtraVars(values []string, opener *vault.Opener) (map[string]any, error) {
 	out := map[string]any{}
 	for _, v := range values {
 		var vars map[string]any
@@ -274,7 +286,7 @@ func parseExtraVars(values []string) (map[string]any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("extra vars file %s: %w", path, err)
 			}
-			val, err := yamlx.Load(path, src)
+			val, err := yamlx.LoadVault(path, src, opener)
 			if err != nil {
 				return nil, err
 			}

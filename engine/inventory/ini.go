@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"github.com/cutover/cutover/engine/vault"
 	"regexp"
 	"strings"
 	"unicode"
@@ -20,6 +21,8 @@ var (
 type sourceInfo struct {
 	name, file, dir string
 	data            []byte
+	vault           *vault.Opener
+	secret          bool // the file was a vault: its every value is a secret
 }
 
 func (s *sourceInfo) errorf(line, col int, format string, args ...any) *diag.Error {

@@ -8,6 +8,7 @@ package inventory
 
 import (
 	"fmt"
+	"github.com/cutover/cutover/engine/vault"
 	"slices"
 	"sort"
 )
@@ -59,6 +60,7 @@ type Group struct {
 
 // Inventory is the model built from one or more inventory sources.
 type Inventory struct {
+	vault      *vault.Opener // opens vault-encrypted sources; nil refuses them
 	hosts      map[string]*Host
 	hostOrder  []*Host
 	groups     map[string]*Group

@@ -3,6 +3,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/engine/vault"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,7 +30,15 @@ var yamlExtensions = []string{".yml", ".yaml", ".json"}
 // each source. A missing source is an error; parse errors come back as a
 // diag.List of *diag.Error, each naming file:line:col.
 func Load(sources []string) (*Inventory, error) {
+	return LoadVault(sources, nil)
+}
+
+// LoadVault is Load reading through a vault opener: vault-encrypted files
+// and !vault values open with its keyring, and their plaintext becomes
+// secrets.
+func LoadVault(sources []string, v *vault.Opener) (*Inventory, error) {
 	inv := New()
+	inv.vault = v
 	var errs diag.List
 	for _, s := range sources {
 		if s == "" {
@@ -143,7 +152,11 @@ func (inv *Inventory) addFile(path string, errs *diag.List) error {
 	if err != nil {
 		return fmt.Errorf("inventory source: %w", err)
 	}
-	src := newSource(path, data)
+	src, derr := inv.newSource(path, data)
+	if derr != nil {
+		*errs = append(*errs, derr)
+		return nil
+	}
 	ext := filepath.Ext(path)
 	if ext == "" || slices.Contains(yamlExtensions, ext) {
 		notInventory, yerrs := inv.parseYAML(src)
@@ -166,12 +179,18 @@ func (inv *Inventory) addFile(path string, errs *diag.List) error {
 	return nil
 }
 
-func newSource(path string, data []byte) *sourceInfo {
+// newSource describes one file to parse, decrypted first when it is a
+// vault.
+func (inv *Inventory) newSource(path string, data []byte) (*sourceInfo, *diag.Error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	return &sourceInfo{name: path, file: abs, dir: filepath.Dir(abs), data: data}
+	data, secret, err := inv.vault.File(path, data)
+	if err != nil {
+		return nil, diag.Errorf(path, 0, 0, "%v", err)
+	}
+	return &sourceInfo{name: path, file: abs, dir: filepath.Dir(abs), data: data, vault: inv.vault, secret: secret}, nil
 }
 
 // looksLikeYAML guesses, for error reporting only, whether an extensionless
@@ -220,7 +239,7 @@ func (inv *Inventory) loadVarsDir(dir string) (*varsDir, diag.List) {
 			if strings.HasPrefix(name, string(os.PathSeparator)) {
 				continue
 			}
-			vars, ferrs := loadVarsFiles(findVarsFiles(base, name))
+			vars, ferrs := inv.loadVarsFiles(findVarsFiles(base, name))
 			errs = append(errs, ferrs...)
 			if vars != nil {
 				into[name] = vars
@@ -290,7 +309,7 @@ func dirVarsFiles(dir string) []string {
 
 // loadVarsFiles reads and shallowly merges vars files; nil when none
 // holds anything.
-func loadVarsFiles(paths []string) (map[string]any, diag.List) {
+func (inv *Inventory) loadVarsFiles(paths []string) (map[string]any, diag.List) {
 	var out map[string]any
 	var errs diag.List
 	for _, p := range paths {
@@ -299,7 +318,11 @@ func loadVarsFiles(paths []string) (map[string]any, diag.List) {
 			errs = append(errs, diag.Errorf(p, 0, 0, "read vars file: %v", errors.Unwrap(err)))
 			continue
 		}
-		src := newSource(p, data)
+		src, derr := inv.newSource(p, data)
+		if derr != nil {
+			errs = append(errs, derr)
+			continue
+		}
 		y, derr := parseYAMLDoc(src)
 		if derr != nil {
 			errs = append(errs, derr)

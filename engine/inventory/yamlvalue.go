@@ -135,7 +135,12 @@ func (c *yConv) node(n ast.Node, depth int) (*yNode, *diag.Error) {
 	if depth > 500 {
 		return nil, c.src.errorf(line, col, "YAML nesting too deep")
 	}
-	scalar := func(v any) (*yNode, *diag.Error) { return &yNode{kind: yScalar, value: v, line: line, col: col}, nil }
+	scalar := func(v any) (*yNode, *diag.Error) {
+		if str, ok := v.(string); ok && c.src.secret {
+			c.src.vault.Secret(str)
+		}
+		return &yNode{kind: yScalar, value: v, line: line, col: col}, nil
+	}
 	switch n := n.(type) {
 	case nil:
 		return scalar(nil)
@@ -165,8 +170,19 @@ func (c *yConv) node(n ast.Node, depth int) (*yNode, *diag.Error) {
 		if err != nil || y.kind != yScalar || n.Start == nil {
 			return y, err
 		}
+		if strings.HasPrefix(n.Start.Value, "!vault") {
+			text, ok := y.value.(string)
+			if !ok {
+				return nil, c.src.errorf(line, col, "!vault needs a string holding a vault")
+			}
+			plain, err := c.src.vault.Value(c.src.name, text)
+			if err != nil {
+				return nil, c.src.errorf(line, col, "%v", err)
+			}
+			return &yNode{kind: yScalar, value: plain, line: line, col: col}, nil
+		}
 		switch n.Start.Value {
-		case "!!str", "!unsafe", "!vault", "tag:yaml.org,2002:str":
+		case "!!str", "!unsafe", "tag:yaml.org,2002:str":
 			if s, ok := n.Value.(*ast.StringNode); ok {
 				return scalar(s.Value)
 			}

@@ -10,6 +10,7 @@ package module
 
 import (
 	"context"
+	"github.com/cutover/cutover/engine/vault"
 	"io"
 	"io/fs"
 	"net"
@@ -112,6 +113,9 @@ type Env struct {
 	In io.Reader
 	// AssumeYes answers prompts (--yes).
 	AssumeYes bool
+	// Vault opens controller-side files that are vault-encrypted
+	// (include_vars, copy and template sources); nil refuses them.
+	Vault *vault.Opener
 }
 
 // Action says what kind of change a plan holds.

@@ -3,6 +3,7 @@ package playbook
 import (
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/engine/vault"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,8 +20,11 @@ import (
 // Loader parses playbooks and task files, collecting every error.
 type Loader struct {
 	Registry *module.Registry
-	errs     diag.List
-	stack    []string // files being loaded, to catch import cycles
+	// Vault opens vault-encrypted files and !vault values; nil refuses
+	// them with a message saying how to give a password.
+	Vault *vault.Opener
+	errs  diag.List
+	stack []string // files being loaded, to catch import cycles
 }
 
 // Load parses and validates a playbook and everything it imports. The
@@ -53,7 +57,7 @@ func (l *Loader) parseFile(path string, from Pos) *yamlx.Doc {
 		l.add(diag.Errorf(from.File, from.Line, from.Col, "read %s: %v", path, errorText(err)))
 		return nil
 	}
-	doc, err := yamlx.Parse(path, src)
+	doc, err := yamlx.ParseVault(path, src, l.Vault)
 	if err != nil {
 		if de, ok := err.(*diag.Error); ok {
 			l.add(de)

@@ -64,7 +64,7 @@ func (pr *playRun) scopeFor(h *hostState, t *playbook.Task, in *inherited) *scop
 	facts := maps.Clone(h.facts)
 	h.mu.Unlock()
 	layers = append(layers, pr.playVars, facts, h.inventory, magic)
-	return &scope{layers: compact(layers), lazy: map[string]func() any{
+	return &scope{layers: compact(layers), redact: r.Options.Redact, lazy: map[string]func() any{
 		"hostvars": pr.hostvars,
 		"groups":   func() any { return groupsVar(r) },
 		"ansible_facts": func() any {

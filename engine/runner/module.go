@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/engine/redact"
 	"maps"
 	"slices"
 	"strings"
@@ -124,6 +125,7 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		}
 		raw[k] = rv
 	}
+	noteSecrets(r.Options.Redact, info, raw)
 	args, errs := info.Decode(raw, false)
 	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
@@ -156,6 +158,7 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		connVars = pr.delegateVars(d)
 	}
 	connVars, err := connectionVars(connVars, sc)
+	noteSecretKeys(r.Options.Redact, connVars, 0)
 	if err != nil {
 		return failedOutcome(h, name, undefinedMsg(t, err))
 	}
@@ -189,6 +192,7 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		Out:       r.Options.PromptOut,
 		In:        r.Options.In,
 		AssumeYes: r.Options.AssumeYes,
+		Vault:     r.Options.Vault,
 	}
 	mod := info.New()
 	change, err := mod.Plan(ctx, menv, args)
@@ -225,6 +229,10 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		if change.Action != module.Invoke && !res.Failed {
 			res.Changed = true
 		}
+	}
+	// set_fact, include_vars and facts may bring secret-named values.
+	for _, vars := range []map[string]any{res.Vars, res.IncludedVars, res.Facts} {
+		noteSecretKeys(r.Options.Redact, vars, 0)
 	}
 	reg := registerValue(res)
 	if ctx.Err() != nil && t.Timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -445,6 +453,41 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	switch out.meta {
 	case "end_host":
 		h.ended = true
+	}
+}
+
+// noteSecrets records the values of a module's secret arguments, and of
+// every key at any depth whose name says it holds a secret (a pg_copy
+// source's login_password, an environment's PGPASSWORD).
+func noteSecrets(set *redact.Set, info *module.Info, raw map[string]any) {
+	if set == nil {
+		return
+	}
+	for _, a := range info.Args {
+		if v, ok := raw[a.Name]; ok && a.Secret {
+			set.AddValue(v)
+		}
+	}
+	noteSecretKeys(set, raw, 0)
+}
+
+func noteSecretKeys(set *redact.Set, v any, depth int) {
+	if depth > 20 {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if redact.IsSecretName(k) {
+				set.AddValue(e)
+			} else {
+				noteSecretKeys(set, e, depth+1)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			noteSecretKeys(set, e, depth+1)
+		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/engine/redact"
+	"github.com/cutover/cutover/engine/vault"
 	"io"
 	"maps"
 	"math"
@@ -43,6 +45,10 @@ type Options struct {
 	BecomeUser    string
 	In            io.Reader // the user's terminal, for pause and --step
 	PromptOut     io.Writer // where prompts go
+	// Vault opens vault-encrypted vars files and sources; Redact holds
+	// the run's secrets (the reporters' writers mask them).
+	Vault  *vault.Opener
+	Redact *redact.Set
 	// Progress is a terminal where long tasks show how they are going on
 	// one rewritten line; nil when nobody watches.
 	Progress   io.Writer
@@ -342,7 +348,7 @@ func (pr *playRun) loadVarsFiles() error {
 	for k, v := range pr.play.Vars {
 		merged[k] = v
 	}
-	sc := &scope{layers: []map[string]any{pr.r.Options.ExtraVars, merged}}
+	sc := &scope{layers: []map[string]any{pr.r.Options.ExtraVars, merged}, redact: pr.r.Options.Redact}
 	for _, entry := range pr.play.VarsFiles {
 		candidates, ok := entry.([]any)
 		if !ok {
@@ -359,7 +365,7 @@ func (pr *playRun) loadVarsFiles() error {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(pr.play.Dir, name)
 			}
-			vars, err := readVarsFile(path)
+			vars, err := readVarsFile(path, pr.r.Options.Vault)
 			if errors.Is(err, os.ErrNotExist) {
 				lastErr = fmt.Errorf("%s: vars_files: %s not found", pr.play.Pos, path)
 				continue
@@ -382,12 +388,12 @@ func (pr *playRun) loadVarsFiles() error {
 }
 
 // readVarsFile loads a YAML or JSON file of variables.
-func readVarsFile(path string) (map[string]any, error) {
+func readVarsFile(path string, opener *vault.Opener) (map[string]any, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	v, err := yamlx.Load(path, src)
+	v, err := yamlx.LoadVault(path, src, opener)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"github.com/cutover/cutover/engine/module"
+	"github.com/cutover/cutover/engine/redact"
 	"maps"
 	"strings"
 	"sync"
@@ -66,11 +68,15 @@ func (h *hostState) persistentVars() map[string]any {
 type scope struct {
 	layers []map[string]any
 	lazy   map[string]func() any
+	redact *redact.Set // learns the values of secret-named variables as they are read
 }
 
 func (s *scope) Lookup(name string) (any, bool) {
 	for _, l := range s.layers {
 		if v, ok := l[name]; ok {
+			if s.redact != nil && redact.IsSecretName(name) && !module.Templated(v) {
+				s.redact.AddValue(v)
+			}
 			return v, true
 		}
 	}
@@ -86,5 +92,5 @@ func (s *scope) with(top map[string]any) *scope {
 	layers := make([]map[string]any, 0, len(s.layers)+1)
 	layers = append(layers, top)
 	layers = append(layers, s.layers...)
-	return &scope{layers: layers, lazy: s.lazy}
+	return &scope{layers: layers, lazy: s.lazy, redact: s.redact}
 }

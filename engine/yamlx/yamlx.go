@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/cutover/cutover/engine/diag"
+	"github.com/cutover/cutover/engine/vault"
 )
 
 // Doc is a parsed YAML document.
@@ -26,16 +27,31 @@ type Doc struct {
 	Src     []byte
 	Root    ast.Node // nil for an empty document
 	anchors map[string]ast.Node
+	vault   *vault.Opener
+	// secret: the file was a vault, so every string in it is a secret.
+	secret bool
 }
 
 // Parse parses src's first document. A syntax error is a *diag.Error at
-// its position.
+// its position. A vault-encrypted file or a !vault value is an error: use
+// ParseVault.
 func Parse(file string, src []byte) (*Doc, error) {
+	return ParseVault(file, src, nil)
+}
+
+// ParseVault is Parse reading through a vault opener: an encrypted file is
+// decrypted first, !vault values when converted, and their plaintext is
+// recorded as secrets.
+func ParseVault(file string, src []byte, v *vault.Opener) (*Doc, error) {
+	src, secret, err := v.File(file, src)
+	if err != nil {
+		return nil, &diag.Error{File: file, Msg: err.Error()}
+	}
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return nil, syntaxError(file, src, err)
 	}
-	d := &Doc{File: file, Src: src, anchors: map[string]ast.Node{}}
+	d := &Doc{File: file, Src: src, anchors: map[string]ast.Node{}, vault: v, secret: secret}
 	if len(f.Docs) > 0 && f.Docs[0] != nil {
 		d.Root = f.Docs[0].Body
 		if d.Root != nil {
@@ -66,7 +82,12 @@ func syntaxError(file string, src []byte, err error) error {
 
 // Load parses src and converts the whole first document to a Go value.
 func Load(file string, src []byte) (any, error) {
-	d, err := Parse(file, src)
+	return LoadVault(file, src, nil)
+}
+
+// LoadVault is Load reading through a vault opener (see ParseVault).
+func LoadVault(file string, src []byte, v *vault.Opener) (any, error) {
+	d, err := ParseVault(file, src, v)
 	if err != nil || d.Root == nil {
 		return nil, err
 	}
@@ -244,10 +265,15 @@ func (d *Doc) value(n ast.Node, depth int) (any, error) {
 			return v, err
 		case strings.HasPrefix(name, "!vault"):
 			v, err := d.value(t.Value, depth+1)
-			if s, ok := v.(string); ok {
-				return Vault(s), err
+			s, ok := v.(string)
+			if err != nil || !ok {
+				return nil, d.Errorf(n, "!vault needs a string holding a vault")
 			}
-			return nil, d.Errorf(n, "!vault needs a string")
+			plain, err := d.vault.Value(d.File, s)
+			if err != nil {
+				return nil, d.Errorf(n, "%v", err)
+			}
+			return plain, nil
 		}
 		return d.value(t.Value, depth+1)
 	case *ast.NullNode:
@@ -263,8 +289,15 @@ func (d *Doc) value(n ast.Node, depth int) (any, error) {
 	case *ast.NanNode:
 		return math.NaN(), nil
 	case *ast.StringNode:
-		return plainScalar(t), nil
+		v := plainScalar(t)
+		if s, ok := v.(string); ok && d.secret {
+			d.vault.Secret(s)
+		}
+		return v, nil
 	case *ast.LiteralNode:
+		if d.secret {
+			d.vault.Secret(t.Value.Value)
+		}
 		return t.Value.Value, nil
 	case *ast.MappingNode:
 		return asValue(d.mapping(t.Values, depth))
@@ -293,9 +326,6 @@ func asValue(m map[string]any, err error) (any, error) {
 	}
 	return m, nil
 }
-
-// Vault is the ciphertext of a value tagged !vault, decrypted later.
-type Vault string
 
 func (d *Doc) mapping(values []*ast.MappingValueNode, depth int) (map[string]any, error) {
 	out := make(map[string]any, len(values))

@@ -1,6 +1,8 @@
 package yamlx
 
 import (
+	"github.com/cutover/cutover/engine/redact"
+	"github.com/cutover/cutover/engine/vault"
 	"strings"
 	"testing"
 
@@ -40,17 +42,53 @@ func TestLoadFollowsYAML11(t *testing.T) {
 	}
 }
 
-func TestUnsafeAndVaultTags(t *testing.T) {
-	got, err := Load("t.yml", []byte("a: !unsafe '{{ x }}'\nb: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3031\n"))
+func TestUnsafeTag(t *testing.T) {
+	got, err := Load("t.yml", []byte("a: !unsafe '{{ x }}'\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := got.(map[string]any)
-	if _, ok := m["a"].(Unsafe); !ok {
-		t.Errorf("!unsafe gave %T, want Unsafe", m["a"])
+	if _, ok := got.(map[string]any)["a"].(Unsafe); !ok {
+		t.Errorf("!unsafe gave %T, want Unsafe", got.(map[string]any)["a"])
 	}
-	if v, ok := m["b"].(Vault); !ok || !strings.HasPrefix(string(v), "$ANSIBLE_VAULT") {
-		t.Errorf("!vault gave %T %q, want Vault", m["b"], m["b"])
+}
+
+// A !vault value opens with the keyring and becomes a secret; without a
+// password it is an error at its position; a vault file opens whole and
+// every string in it is a secret.
+func TestVaultValuesAndFiles(t *testing.T) {
+	pw := []byte("yamlx-pw")
+	enc, err := vault.Encrypt([]byte("db-Secret-1"), pw, vault.DefaultLabel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	indented := "  " + strings.ReplaceAll(strings.TrimSpace(string(enc)), "\n", "\n  ")
+	src := []byte("user: finance\ndb_password: !vault |\n" + indented + "\n")
+	secrets := &redact.Set{}
+	opener := &vault.Opener{Keyring: &vault.Keyring{Secrets: []vault.Secret{{Label: vault.DefaultLabel, Password: pw}}}, Redact: secrets}
+	got, err := LoadVault("vars.yml", src, opener)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := got.(map[string]any); m["db_password"] != "db-Secret-1" || m["user"] != "finance" {
+		t.Errorf("values: %v", m)
+	}
+	if s := secrets.String("finance db-Secret-1"); s != "finance ********" {
+		t.Errorf("redacted: %q", s)
+	}
+	_, err = Load("vars.yml", src)
+	if err == nil || !strings.HasPrefix(err.Error(), "vars.yml:2:14: ") || !strings.Contains(err.Error(), "no vault password") {
+		t.Errorf("without a password: %v", err)
+	}
+
+	file, _ := vault.Encrypt([]byte("api_user: ops-team\napi_token: tok-12345\n"), pw, vault.DefaultLabel)
+	secrets = &redact.Set{}
+	opener.Redact = secrets
+	got, err = LoadVault("vault.yml", file, opener)
+	if err != nil || got.(map[string]any)["api_token"] != "tok-12345" {
+		t.Fatalf("vault file: %v %v", got, err)
+	}
+	if s := secrets.String("ops-team tok-12345"); s != "******** ********" {
+		t.Errorf("every string of a vault file is a secret: %q", s)
 	}
 }
 
