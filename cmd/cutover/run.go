@@ -215,7 +215,8 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 		return &codedError{code: exitError, err: err}
 	}
 	if f.retryFile != "" && len(outcome.FailedHosts) > 0 {
-		if err := os.WriteFile(f.retryFile, []byte(strings.Join(outcome.FailedHosts, "\n")+"\n"), 0o644); err != nil {
+		names := secrets.String(strings.Join(outcome.FailedHosts, "\n") + "\n")
+		if err := os.WriteFile(f.retryFile, []byte(names), 0o644); err != nil {
 			fmt.Fprintf(stderr, "[WARNING]: could not write the retry file %s: %v\n", f.retryFile, err)
 		} else if f.output == "text" {
 			fmt.Fprintf(stdout, "\tto retry, use: --limit @%s\n\n", f.retryFile)
