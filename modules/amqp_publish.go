@@ -64,7 +64,7 @@ type amqpTestPlan struct {
 // amqpServer says how to reach a broker. The password stays here and in
 // the AMQP handshake, never in a message.
 type amqpServer struct {
-	host     string // "": 127.0.0.1 through the host's connection
+	host     string // resolved and dialled from the host's side
 	port     int
 	user     string
 	password string
@@ -74,7 +74,7 @@ type amqpServer struct {
 // amqpConnArgs are the broker arguments every AMQP module takes.
 func amqpConnArgs() []module.Arg {
 	return []module.Arg{
-		{Name: "login_host", Type: module.String, Doc: "broker to connect to directly; unset: 127.0.0.1 on the target host, reached through its connection"},
+		{Name: "login_host", Type: module.String, Default: "127.0.0.1", Doc: "broker to connect to, resolved and dialled from the target host's side through its connection"},
 		{Name: "login_port", Type: module.Int, Default: 5672, Aliases: []string{"port"}, Doc: "broker port"},
 		{Name: "login_user", Type: module.String, Default: "guest", Doc: "user to log in as"},
 		{Name: "login_password", Type: module.String, Default: "guest", Secret: true, Doc: "password (never printed)"},
@@ -209,29 +209,21 @@ func amqpMismatch(p amqpTestPlan, o amqpOutcome) string {
 	return head + fmt.Sprintf("the broker routed the message to some queue and it did not reach %s within %s", where, p.timeout)
 }
 
-// amqpConnect opens an AMQP connection. Without a host it dials
-// 127.0.0.1:port from the host's side, through the host's connection.
+// amqpConnect opens an AMQP connection, dialled (and the broker's name
+// resolved) from the host's side, through the host's connection.
 func amqpConnect(ctx context.Context, h module.Host, s amqpServer) (*amqp.Connection, error) {
 	host := s.host
-	through := host == ""
-	if through {
+	if host == "" {
 		host = "127.0.0.1"
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(s.port))
 	cfg := amqp.Config{
 		SASL:  []amqp.Authentication{&amqp.PlainAuth{Username: s.user, Password: s.password}},
 		Vhost: s.vhost,
-		Dial: func(network, _ string) (net.Conn, error) {
+		Dial: func(_, _ string) (net.Conn, error) {
 			dctx, cancel := context.WithTimeout(ctx, amqpHandshakeTimeout)
 			defer cancel()
-			var c net.Conn
-			var err error
-			if through {
-				c, err = h.Dial(dctx, "tcp", addr)
-			} else {
-				var d net.Dialer
-				c, err = d.DialContext(dctx, network, addr)
-			}
+			c, err := h.Dial(dctx, "tcp", addr)
 			if err != nil {
 				return nil, err
 			}

@@ -167,20 +167,12 @@ func pgCopyScript(dump, restore []string, jobs int, workDir string) string {
 		conn.Quote(append(restore, j)) + " \"$dir/dump\""
 }
 
-// pgTargetHost is where pg_restore on the target host connects.
-func pgTargetHost(args module.Args) string {
-	if h := argString(args, "login_host"); h != "" {
-		return h
-	}
-	return "127.0.0.1"
-}
-
 var copiedBytes = regexp.MustCompile(`(?m)^(\d+) bytes `)
 
 func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.Change) (*module.Result, error) {
 	p := c.Data.(*pgCopyPlan)
 	db := argString(p.args, "db")
-	size, err := pgDatabaseSize(ctx, h, pgViaHost(p.source))
+	size, err := pgDatabaseSize(ctx, h, p.source)
 	if err != nil {
 		return nil, fmt.Errorf("source size: %w", err)
 	}
@@ -217,7 +209,7 @@ func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.C
 		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		want, err := pgCountRows(ctx, h, pgViaHost(p.source), tables)
+		want, err := pgCountRows(ctx, h, p.source, tables)
 		if err != nil {
 			return nil, fmt.Errorf("verify: source counts: %w", err)
 		}
@@ -281,17 +273,6 @@ func pgCopyWatch(ctx context.Context, h module.Host, target module.Args, sourceS
 		}
 	}()
 	return func() { close(done); <-finished }
-}
-
-// pgViaHost makes a connection's arguments dial through the target host
-// even with a login_host, as pg_dump there reaches the source.
-func pgViaHost(args module.Args) module.Args {
-	out := module.Args{}
-	for k, v := range args {
-		out[k] = v
-	}
-	out["_via_host"] = true
-	return out
 }
 
 // pgUserTables lists the ordinary and partitioned tables outside the
