@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/engine/dnslab"
 	"github.com/cutover/cutover/engine/pglab"
 )
 
@@ -35,6 +36,28 @@ func newCluster(t *testing.T) *pglab.Cluster {
 	return newHost.cluster
 }
 
+// dnsHost is the BIND server of the dns_record tests, started once.
+var dnsHost struct {
+	once   sync.Once
+	server *dnslab.Server
+	err    error
+}
+
+func dnsServer(t *testing.T) *dnslab.Server {
+	t.Helper()
+	dnsHost.once.Do(func() {
+		dnsHost.server, dnsHost.err = dnslab.Start(dnslab.Options{
+			Records: []string{"finance IN A 10.0.10.48", "mail IN MX 10 finance"}})
+	})
+	if dnsHost.err != nil {
+		if os.Getenv("CI") == "true" || os.Geteuid() == 0 {
+			t.Fatalf("BIND: %v", dnsHost.err)
+		}
+		t.Skipf("BIND: %v", dnsHost.err)
+	}
+	return dnsHost.server
+}
+
 // fixtureRoles are cluster-wide roles the fixtures create; they are
 // dropped when the package's tests end, so the machine's server keeps
 // nothing of ours.
@@ -46,6 +69,9 @@ func TestMain(m *testing.M) {
 		if err := c.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop the new host's cluster:", err)
 		}
+	}
+	if s := dnsHost.server; s != nil {
+		s.Stop()
 	}
 	if err := dropFixtureRoles(); err != nil {
 		fmt.Fprintln(os.Stderr, "drop the fixtures' roles:", err)

@@ -22,6 +22,7 @@ command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v openssl >/dev/null || need+=(openssl)      # the lab user's password hash
 command -v pg_ctlcluster >/dev/null || need+=(postgresql postgresql-contrib)   # the database modules
 command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server)             # amqp_publish_test
+command -v named >/dev/null || need+=(bind9)                                   # dns_record: a real BIND with TSIG
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${need[*]}: run as root or install them" >&2
