@@ -16,8 +16,13 @@
 # /etc/sudoers.d, /etc/cron.d and /var/spool/cron/crontabs (DIR/hostI/root/
 # holds them, so tests can look from outside). Nothing of this machine's
 # own /etc or crontabs changes.
-# Killing the namespace's first process ends sshd and every open
-# connection, which is how the tests cut a host off in the middle of a run.
+# A host may have more of its own: DIR/hostI/root/home and
+# DIR/hostI/root/var/www are bound over /home and /var/www when they exist,
+# and DIR/hostI/boot, when it exists, runs inside the namespace before sshd
+# starts (the rehearsal lab starts each host's PostgreSQL there).
+# Killing the namespace's first process ends sshd, every open connection
+# and whatever boot started, which is how the tests cut a host off in the
+# middle of a run.
 set -euo pipefail
 
 die() { echo "sshlab: $*" >&2; exit 1; }
@@ -42,9 +47,11 @@ prepare() {
   cp /etc/passwd "$dir/etc/passwd"; cp /etc/group "$dir/etc/group"; cp /etc/shadow "$dir/etc/shadow"
   echo "deploy:x:2001:2001:cutover lab:$dir/home/deploy:/bin/sh" >> "$dir/etc/passwd"
   echo "app:x:2002:2002:cutover lab:$dir/home/app:/bin/sh" >> "$dir/etc/passwd"
-  printf 'deploy:x:2001:\napp:x:2002:\n' >> "$dir/etc/group"
+  echo "finance:x:2003:2003:finance scripts:/home/finance:/bin/sh" >> "$dir/etc/passwd"
+  printf 'deploy:x:2001:\napp:x:2002:\nfinance:x:2003:\n' >> "$dir/etc/group"
   echo "deploy:$(openssl passwd -6 -salt cutoverlab deploy-pw):19000:0:99999:7:::" >> "$dir/etc/shadow"
   echo "app:!:19000:0:99999:7:::" >> "$dir/etc/shadow"
+  echo "finance:!:19000:0:99999:7:::" >> "$dir/etc/shadow"
   { cat /etc/sudoers; echo 'deploy ALL=(ALL:ALL) ALL'; echo 'Defaults:deploy !requiretty'; } > "$dir/etc/sudoers"
   chmod 0440 "$dir/etc/sudoers"; chmod 0640 "$dir/etc/shadow"
   visudo -cqf "$dir/etc/sudoers" || die "lab sudoers does not validate"
@@ -103,6 +110,9 @@ run() {
     mount --bind '$dir/host$i/root/etc/cron.d' /etc/cron.d &&
     mkdir -p /var/spool/cron/crontabs &&
     mount --bind '$dir/host$i/root/var/spool/cron/crontabs' /var/spool/cron/crontabs &&
+    { [ ! -d '$dir/host$i/root/home' ] || mount --bind '$dir/host$i/root/home' /home; } &&
+    { [ ! -d '$dir/host$i/root/var/www' ] || { mkdir -p /var/www && mount --bind '$dir/host$i/root/var/www' /var/www; }; } &&
+    { [ ! -f '$dir/host$i/boot' ] || /bin/sh '$dir/host$i/boot'; } &&
     exec /usr/sbin/sshd -D -e -f '$dir/host$i/sshd_config'"
 }
 

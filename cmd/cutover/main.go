@@ -91,6 +91,6 @@ func newRootCommand(reg *module.Registry, secrets *redact.Set, stdin io.Reader, 
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCommand(reg, secrets), newInventoryCommand(secrets), newDocCommand(reg), newVersionCommand(),
-		newVaultCommand(stdin))
+		newVaultCommand(stdin), newLabCommand())
 	return root
 }

@@ -68,7 +68,7 @@ func Start(o Options) (*Server, error) {
 	if s.Dir, err = os.MkdirTemp(o.Parent, "dnslab-"); err != nil {
 		return nil, err
 	}
-	if err := s.write(o.Records); err != nil {
+	if err := WriteConfig(s.Dir, s.Addr, s.Port, s.Zone, s.KeyName, s.Secret, o.Records); err != nil {
 		os.RemoveAll(s.Dir)
 		return nil, err
 	}
@@ -87,7 +87,12 @@ func Start(o Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) write(records []string) error {
+// WriteConfig writes named.conf and db.zone into dir: one primary zone
+// that takes updates signed with the key, served on addr:port; named's
+// pid file and log go there too. Records are zone-file lines relative to
+// the zone.
+func WriteConfig(dir, addr string, port int, zone, keyName, secret string, records []string) error {
+	s := &Server{Dir: dir, Addr: addr, Port: port, Zone: zone, KeyName: keyName, Secret: secret}
 	conf := fmt.Sprintf(`options {
 	directory %q;
 	pid-file %q;
@@ -101,12 +106,12 @@ controls { };
 key %q { algorithm hmac-sha256; secret %q; };
 zone %q { type master; file %q; allow-update { key %q; }; };
 `, s.Dir, filepath.Join(s.Dir, "named.pid"), s.Port, s.Addr, s.KeyName, s.Secret, s.Zone, filepath.Join(s.Dir, "db.zone"), s.KeyName)
-	zone := fmt.Sprintf("$TTL 300\n@ IN SOA ns1.%[1]s. admin.%[1]s. 1 3600 600 86400 300\n@ IN NS ns1.%[1]s.\nns1 IN A %s\n%s\n",
+	zoneText := fmt.Sprintf("$TTL 300\n@ IN SOA ns1.%[1]s. admin.%[1]s. 1 3600 600 86400 300\n@ IN NS ns1.%[1]s.\nns1 IN A %s\n%s\n",
 		s.Zone, s.Addr, strings.Join(records, "\n"))
 	if err := os.WriteFile(filepath.Join(s.Dir, "named.conf"), []byte(conf), 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(s.Dir, "db.zone"), []byte(zone), 0o644)
+	return os.WriteFile(filepath.Join(s.Dir, "db.zone"), []byte(zoneText), 0o644)
 }
 
 // waitReady waits for "running" in the log, or named's end.

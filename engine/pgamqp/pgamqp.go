@@ -65,11 +65,25 @@ type Message struct {
 	Message    string `json:"message"`
 }
 
-// Bridge listens on db's connection and publishes every committed
-// amqp.publish call through ch until ctx ends. It returns ctx's error, or
+// Publisher sends one amqp.publish call on to a broker.
+type Publisher func(ctx context.Context, m Message) error
+
+// ChannelPublisher publishes on one broker channel, without mandatory, as
+// pg_amqp does: an unroutable message is dropped.
+func ChannelPublisher(ch *amqp.Channel) Publisher {
+	return func(ctx context.Context, m Message) error {
+		return ch.PublishWithContext(ctx, m.Exchange, m.RoutingKey, false, false, amqp.Publishing{
+			ContentType: "text/plain",
+			Body:        []byte(m.Message),
+		})
+	}
+}
+
+// Bridge listens on db's connection and hands every committed
+// amqp.publish call to publish until ctx ends. It returns ctx's error, or
 // the first failure to listen or publish. A payload above NOTIFY's 8000
 // bytes never arrives (pg_notify fails the transaction instead).
-func Bridge(ctx context.Context, db *pgx.Conn, ch *amqp.Channel) error {
+func Bridge(ctx context.Context, db *pgx.Conn, publish Publisher) error {
 	if _, err := db.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -85,12 +99,7 @@ func Bridge(ctx context.Context, db *pgx.Conn, ch *amqp.Channel) error {
 		if err := json.Unmarshal([]byte(n.Payload), &m); err != nil {
 			return fmt.Errorf("notification %q: %w", n.Payload, err)
 		}
-		// Not mandatory, as pg_amqp: an unroutable message is dropped.
-		err = ch.PublishWithContext(ctx, m.Exchange, m.RoutingKey, false, false, amqp.Publishing{
-			ContentType: "text/plain",
-			Body:        []byte(m.Message),
-		})
-		if err != nil {
+		if err := publish(ctx, m); err != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return ctx.Err()
 			}
@@ -123,5 +132,5 @@ func Run(ctx context.Context, dbConn, brokerURL string, ready chan<- struct{}) e
 	if ready != nil {
 		close(ready)
 	}
-	return Bridge(ctx, db, ch)
+	return Bridge(ctx, db, ChannelPublisher(ch))
 }
