@@ -24,7 +24,7 @@ func Copy() module.Info {
 		Doc:     "Copy a file from the controller (or the host, with remote_src) or literal content to a path on the host.",
 		Args: append([]module.Arg{
 			{Name: "src", Type: module.Path, Doc: "file to copy; relative paths are looked up in the playbook's files/ folder, then the playbook's folder"},
-			{Name: "content", Type: module.Raw, Secret: true, Doc: "literal text to write instead of src (lists and mappings are written as JSON)"},
+			{Name: "content", Type: module.Raw, Doc: "literal text to write instead of src (lists and mappings are written as JSON)"},
 			{Name: "dest", Type: module.Path, Required: true, Doc: "destination path; an existing folder or a trailing / means dest/basename(src)"},
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "keep a timestamped copy of the old file"},
 			{Name: "force", Type: module.Bool, Default: true, Doc: "replace a different file; false only creates a missing one"},
@@ -205,7 +205,9 @@ func planCopy(ctx context.Context, env *module.Env, args module.Args, s copySour
 		if err != nil {
 			return nil, err
 		}
-		if parent == nil {
+		// In check mode an earlier task (file state=directory) may have
+		// only planned the folder: the copy is reported as it would be.
+		if parent == nil && !env.Check {
 			return failedPlan(fmt.Sprintf("Destination directory %s does not exist", path.Dir(dest)), nil), nil
 		}
 	}

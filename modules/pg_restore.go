@@ -126,6 +126,9 @@ func newPgRestorePlan(args module.Args) (*pgRestorePlan, error) {
 }
 
 func (pgRestoreModule) Plan(ctx context.Context, env *module.Env, args module.Args) (*module.Change, error) {
+	if c := pgRestoreNotYet(ctx, env, args); c != nil {
+		return c, nil
+	}
 	if argBool(args, "globals") {
 		return planGlobals(ctx, env, args)
 	}
@@ -165,6 +168,21 @@ func (pgRestoreModule) Plan(ctx context.Context, env *module.Env, args module.Ar
 		summary = fmt.Sprintf("create database %s and restore %s into it", db, p.src)
 	}
 	return &module.Change{Action: module.Invoke, Summary: summary, CheckSkip: "pg_restore: would " + summary, Data: p}, nil
+}
+
+// pgRestoreNotYet is check mode's answer when src is not there yet: an
+// earlier task (a pg_dump in the same check run) only planned it, so the
+// restore is reported as it would run, not as a failure.
+func pgRestoreNotYet(ctx context.Context, env *module.Env, args module.Args) *module.Change {
+	src := argString(args, "src")
+	if !env.Check || src == "" {
+		return nil
+	}
+	if _, err := env.Host.Stat(ctx, src); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	summary := fmt.Sprintf("restore %s into %s once it exists (not there yet: an earlier task makes it)", src, argString(args, "db"))
+	return &module.Change{Action: module.Invoke, Summary: summary, CheckSkip: "pg_restore: would " + summary}
 }
 
 // pgDatabaseExists looks db up in pg_database through the maintenance

@@ -37,7 +37,20 @@ func init() {
 		},
 	}
 	globals["q"] = globals["query"]
+	// namespace(): Jinja's object whose attributes {% set ns.x = ... %}
+	// may change from inside a loop. It is a mapping marked as such.
+	globals["namespace"] = func(c *evalCtx, a []any, kw map[string]any) (any, error) {
+		v, err := globals["dict"](c, a, kw)
+		if err != nil {
+			return nil, err
+		}
+		v.(map[string]any)[namespaceMark] = true
+		return v, nil
+	}
 }
+
+// namespaceMark is the hidden key that makes a mapping a namespace().
+const namespaceMark = "\x00namespace"
 
 // maxRange bounds range() so a typo cannot allocate gigabytes.
 const maxRange = 1 << 20

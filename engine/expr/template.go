@@ -2,6 +2,7 @@ package expr
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -35,6 +36,7 @@ type (
 	}
 	setNode struct {
 		name string
+		attr string // set name.attr: name holds a namespace()
 		prog *Program
 	}
 )
@@ -123,7 +125,16 @@ func renderNodes(c *evalCtx, nodes []tnode, b *strings.Builder) error {
 			if err != nil {
 				return err
 			}
-			c.scope.(*childScope).vars[x.name] = v
+			if x.attr == "" {
+				c.scope.(*childScope).vars[x.name] = v
+				break
+			}
+			ns, _ := c.scope.Lookup(x.name)
+			m, ok := ns.(map[string]any)
+			if !ok || m[namespaceMark] != true {
+				return fmt.Errorf("cannot assign attribute on non-namespace object %s", x.name)
+			}
+			m[x.attr] = v
 		case *ifNode:
 			done := false
 			for i, cond := range x.conds {

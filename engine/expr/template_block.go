@@ -103,6 +103,16 @@ func (tp *tparser) block(start, tagPos int) (int, error) {
 		tp.stack = append(tp.stack, &frame{kind: "for", node: n, pos: tagPos, body: &n.body})
 	case "set":
 		name := p.next()
+		attr := ""
+		// {% set ns.attr = ... %} assigns into a namespace().
+		if name.kind == tName && p.isOp(".") {
+			p.next()
+			a := p.next()
+			if a.kind != tName {
+				return 0, tp.fail(a.pos, "expected an attribute name after '.'")
+			}
+			attr = a.val
+		}
 		if name.kind != tName || !p.isOp("=") {
 			return 0, tp.fail(name.pos, "expected {% set name = expression %}")
 		}
@@ -111,7 +121,7 @@ func (tp *tparser) block(start, tagPos int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		tp.emit(&setNode{name: name.val, prog: prog})
+		tp.emit(&setNode{name: name.val, attr: attr, prog: prog})
 	case "raw":
 		tp.rawFrom = tagPos
 	default:

@@ -47,6 +47,7 @@ func TestRender(t *testing.T) {
 		{"for filter", "{% for i in l if i > 1 %}{{ i }}{% endfor %}", "23"},
 		{"nested for", "{% for a in [1, 2] %}{% for b in ['x'] %}{{ a }}{{ b }}{% endfor %}{% endfor %}", "1x2x"},
 		{"set", "{% set y = x + 41 %}{{ y }}", "42"},
+		{"namespace", "{% set ns = namespace(n=x) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}", "7"},
 		{"trim blocks", "{% if true %}\nyes\n{% endif %}\nend", "yes\nend"},
 		{"whitespace control", "a  {%- if true -%}  b  {%- endif -%}  c", "abc"},
 		{"expression dash", "a {{- x -}} b", "a1b"},
