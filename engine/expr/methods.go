@@ -37,6 +37,7 @@ func init() {
 		},
 	}
 	globals["q"] = globals["query"]
+	globals["now"] = nowFunc
 	// namespace(): Jinja's object whose attributes {% set ns.x = ... %}
 	// may change from inside a loop. It is a mapping marked as such.
 	globals["namespace"] = func(c *evalCtx, a []any, kw map[string]any) (any, error) {

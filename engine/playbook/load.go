@@ -101,12 +101,37 @@ func (l *Loader) loadPlaybook(path string, from Pos) []*Play {
 		if imp := find(entries, "import_playbook", "ansible.builtin.import_playbook"); imp != nil {
 			name, _ := l.scalarString(doc, imp.Value, "import_playbook")
 			target := filepath.Join(filepath.Dir(path), name)
-			plays = append(plays, l.loadPlaybook(target, posOf(doc, imp))...)
+			imported := l.loadPlaybook(target, posOf(doc, imp))
+			d := decoder{l: l, doc: doc}
 			for _, e := range entries {
-				if k := yamlx.KeyString(e); k != "import_playbook" && k != "ansible.builtin.import_playbook" && k != "name" && k != "vars" && k != "when" && k != "tags" {
+				switch k := yamlx.KeyString(e); k {
+				case "import_playbook", "ansible.builtin.import_playbook", "name":
+				case "vars":
+					// The import's vars are play vars of every imported
+					// play, over the play's own.
+					for _, p := range imported {
+						p.Vars = mergedVars(p.Vars, d.dict(e))
+					}
+				case "tags":
+					for _, p := range imported {
+						p.Tags = append(p.Tags, d.strList(e)...)
+					}
+				case "when":
+					// As in Ansible: the condition applies to every task
+					// of the imported plays.
+					cond := d.conditions(e)
+					for _, p := range imported {
+						for _, list := range [][]*Task{p.PreTasks, p.Tasks, p.PostTasks} {
+							for _, t := range list {
+								t.When = append(append([]any{}, cond...), t.When...)
+							}
+						}
+					}
+				default:
 					l.add(doc.Errorf(e.Key, "%q is not valid beside import_playbook", k))
 				}
 			}
+			plays = append(plays, imported...)
 			continue
 		}
 		if p := l.loadPlay(doc, item, entries); p != nil {
@@ -114,6 +139,18 @@ func (l *Loader) loadPlaybook(path string, from Pos) []*Play {
 		}
 	}
 	return plays
+}
+
+// mergedVars is base with over's keys set over it (a new map).
+func mergedVars(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
 }
 
 func find(entries []*ast.MappingValueNode, keys ...string) *ast.MappingValueNode {
