@@ -16,11 +16,10 @@ import (
 //
 // When systemd is PID 1 (/proc/1/comm reads "systemd") it asks
 // `systemctl show` for the unit's state and acts with systemctl. Otherwise
-// the service is a SysV init script: its state comes from `service
-// --status-all` (which runs every script's read-only status action: the
-// probe gate takes fixed argv prefixes, so `service NAME status` cannot be
-// declared without also allowing `service NAME stop`), whether it is
-// enabled from the S links in /etc/rc[2-5S].d, and it is driven with
+// the service is a SysV init script: its state comes from `service NAME
+// status` (the probe declared as "service * status", so Plan cannot run
+// `service NAME stop`), whether it is enabled from the S links in
+// /etc/rc[2-5S].d, and it is driven with
 // `service NAME ACTION` and `update-rc.d NAME enable|disable`.
 //
 // As in Ansible, restarted always changes, and reloaded starts a stopped
@@ -38,12 +37,16 @@ func Service() module.Info {
 		},
 		Probes: [][]string{
 			{"systemctl", "show"},
-			{"service", "--status-all"},
+			{"service", "*", "status"},
 			append([]string{"ls", "-1", "--"}, rcDirs...),
 		},
 		New: func() module.Module { return serviceModule{} },
 	}
 }
+
+// statusCase is what service(8) looks for in a script before it asks for
+// its status.
+var statusCase = regexp.MustCompile(`(?m)(^|\W)status\)`)
 
 // rcDirs are the SysV runlevel folders update-rc.d keeps links in.
 var rcDirs = []string{"/etc/rc0.d", "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/rcS.d"}
@@ -201,26 +204,29 @@ func sysvStatus(ctx context.Context, h module.Host, name string) (serviceStatus,
 	} else if err != nil {
 		return serviceStatus{}, fmt.Errorf("stat %s: %w", script, err)
 	}
-	res, err := h.Probe(ctx, module.Command{Argv: []string{"service", "--status-all"}})
+	// As service --status-all decides (without running every other
+	// script's status, which takes a minute on a full machine): a script
+	// with no "status)" case has no status action.
+	text, err := h.ReadFile(ctx, script)
 	if err != nil {
-		return serviceStatus{}, fmt.Errorf("service --status-all: %w", err)
+		return serviceStatus{}, fmt.Errorf("read %s: %w", script, err)
+	}
+	if !statusCase.Match(text) {
+		return serviceStatus{}, fmt.Errorf("failed determining service state of %s: its init script has no status action", name)
+	}
+	res, err := h.Probe(ctx, module.Command{Argv: []string{"service", name, "status"}})
+	if err != nil {
+		return serviceStatus{}, fmt.Errorf("service %s status: %w", name, err)
 	}
 	var st serviceStatus
-	mark := ""
-	for _, line := range strings.Split(string(res.Stdout)+"\n"+string(res.Stderr), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 4 && f[0] == "[" && f[2] == "]" && f[3] == name {
-			mark = f[1]
-		}
-	}
-	switch mark {
-	case "+":
+	// LSB: 0 running; 1 to 3 not running; 4 (or anything else) unknown.
+	switch res.RC {
+	case 0:
 		st.running = true
-	case "-":
-	case "?":
-		return st, fmt.Errorf("failed determining service state of %s: its init script has no status action", name)
+	case 1, 2, 3:
 	default:
-		return st, fmt.Errorf("failed determining service state of %s: service --status-all does not list it (is %s executable?)", name, script)
+		return st, fmt.Errorf("failed determining service state of %s: service %s status exited with %d: %s", name, name, res.RC,
+			strings.TrimSpace(string(res.Stdout)+" "+string(res.Stderr)))
 	}
 	ls, err := h.Probe(ctx, module.Command{Argv: append([]string{"ls", "-1", "--"}, rcDirs...)})
 	if err != nil {

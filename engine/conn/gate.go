@@ -44,9 +44,14 @@ func (g *gate) Probe(ctx context.Context, cmd module.Command) (*module.CommandRe
 	return g.h.Probe(ctx, cmd)
 }
 
+// allowed matches argv against the declared prefixes; a "*" element
+// stands for any one argument that is not an option (a service's name in
+// "service NAME status").
 func (g *gate) allowed(argv []string) bool {
 	for _, p := range g.probes {
-		if len(argv) >= len(p) && slices.Equal(argv[:len(p)], p) {
+		if len(argv) >= len(p) && slices.EqualFunc(argv[:len(p)], p, func(a, want string) bool {
+			return a == want || want == "*" && a != "" && !strings.HasPrefix(a, "-")
+		}) {
 			return true
 		}
 	}

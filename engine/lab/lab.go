@@ -117,10 +117,18 @@ func (l *Lab) prepareHost(ctx context.Context, h Host) error {
 	if err := os.MkdirAll(upper, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(upper, "postgresql"), []byte(l.pgInitScript(h)), 0o755); err != nil {
-		return err
+	boot := "/etc/init.d/postgresql start\n/etc/init.d/cron start\n"
+	scripts := map[string]string{"postgresql": l.pgInitScript(h), "cron": l.cronInitScript(h)}
+	if h.Role == "old" {
+		scripts["apache2"] = l.webInitScript(h)
+		boot += "/etc/init.d/apache2 start\n"
 	}
-	if err := os.WriteFile(filepath.Join(dir, "boot"), []byte("/etc/init.d/postgresql start\n"), 0o644); err != nil {
+	for name, text := range scripts {
+		if err := os.WriteFile(filepath.Join(upper, name), []byte(text), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "boot"), []byte(boot), 0o644); err != nil {
 		return err
 	}
 	return l.initdb(ctx, h)
@@ -147,7 +155,16 @@ func (l *Lab) pgInitScript(h Host) string {
 	bin, _ := pglab.Bin()
 	pg := l.pgDir(h)
 	return fmt.Sprintf(`#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          postgresql
+# Required-Start:    $remote_fs
+# Required-Stop:     $remote_fs
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: lab PostgreSQL
+### END INIT INFO
 # The lab host's PostgreSQL (%[1]s:5432), as "service postgresql" sees it.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ctl() { runuser -u postgres -- %[2]s/pg_ctl -D %[3]s/data "$@"; }
 case "$1" in
   start) ctl -l %[3]s/server.log -w -t 60 -o "-c listen_addresses=%[1]s -p 5432 -k %[3]s" start ;;
@@ -158,6 +175,47 @@ case "$1" in
   *) echo "usage: $0 start|stop|restart|reload|status" >&2; exit 2 ;;
 esac
 `, h.Addr(), bin, pg)
+}
+
+// daemonScript is an init script for a process the lab runs in the
+// host's namespace, tracked by a pid file in the host's folder.
+func (l *Lab) daemonScript(h Host, name, what, command string) string {
+	pid := filepath.Join(l.hostDir(h), name+".pid")
+	return fmt.Sprintf(`#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          %[1]s
+# Required-Start:    $remote_fs
+# Required-Stop:     $remote_fs
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: lab %[1]s
+### END INIT INFO
+# The lab host's %[1]s (%[2]s), as "service %[1]s" sees it.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+pidfile=%[3]s
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+case "$1" in
+  start) running || { nohup %[4]s >/dev/null 2>&1 & echo $! > "$pidfile"; } ;;
+  stop) if running; then kill "$(cat "$pidfile")"; fi; rm -f "$pidfile" ;;
+  restart) "$0" stop; "$0" start ;;
+  status) running ;;
+  *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
+esac
+`, name, what, pid, command)
+}
+
+// webInitScript serves the host's /var/www on its address, port 80: the
+// old VMs' web server, which the cutover stops.
+func (l *Lab) webInitScript(h Host) string {
+	return l.daemonScript(h, "apache2", "a web server: python3's http.server over /var/www",
+		fmt.Sprintf("python3 -m http.server --bind %s --directory /var/www 80", h.Addr()))
+}
+
+// cronInitScript stands for the host's cron daemon. The lab runs no job
+// (its crontabs are data the playbooks read and write); what counts is
+// whether the service runs, which the cutover changes.
+func (l *Lab) cronInitScript(h Host) string {
+	return l.daemonScript(h, "cron", "a stand-in: a process whose life is the service's state", "sleep 1000000000")
 }
 
 // initdb makes the host's cluster once: password logins (SCRAM) from
