@@ -81,6 +81,14 @@ func newLabCommand() *cobra.Command {
 			return fail(err)
 		},
 	}
-	cmd.AddCommand(up, down, status, relay)
+	snapshot := &cobra.Command{
+		Use:   "snapshot",
+		Short: "Print a digest of the lab's state (files, databases, DNS, queues), one sorted line per item, to compare runs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return fail((&lab.Lab{Dir: dir}).Snapshot(cmd.Context(), cmd.OutOrStdout()))
+		},
+	}
+	cmd.AddCommand(up, down, status, relay, snapshot)
 	return cmd
 }

@@ -200,7 +200,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 			Check: f.check, Diff: f.diff, Forks: f.forks, Tags: f.tags, SkipTags: f.skipTags,
 			ExtraVars: extra, Limit: f.limit, StartAtTask: f.startAtTask, Step: f.step,
 			Verbosity: f.verbose, ForceHandlers: f.forceHandlers, AssumeYes: f.yes,
-			Become: f.become, BecomeUser: f.becomeUser, In: in, PromptOut: stdout, Connection: f.connection,
+			Become: f.become, BecomeUser: f.becomeUser, In: in, PromptOut: promptWriter(stdout, stderr, f.output), Connection: f.connection,
 			BecomePassword: becomePassword, Progress: progressWriter(stderr, f.output),
 			Vault: opener, Redact: secrets,
 		},
@@ -226,6 +226,15 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 		return &codedError{code: code}
 	}
 	return nil
+}
+
+// promptWriter is where pause and --step speak: standard output, but
+// standard error under --output json, whose standard output is events only.
+func promptWriter(stdout, stderr io.Writer, output string) io.Writer {
+	if output == "json" {
+		return stderr
+	}
+	return stdout
 }
 
 // progressWriter is where long tasks show progress: standard error when

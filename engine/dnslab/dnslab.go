@@ -101,6 +101,7 @@ func WriteConfig(dir, addr string, port int, zone, keyName, secret string, recor
 	recursion no;
 	dnssec-validation no;
 	notify no;
+	allow-transfer { 127.0.0.1; };
 };
 controls { };
 key %q { algorithm hmac-sha256; secret %q; };
