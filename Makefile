@@ -1,9 +1,10 @@
-# cutover's two entry points for a new user: `make demo` and `make test`.
+# cutover's entry points for a new user: `make rehearsal` (the migration on
+# the lab), `make demo` (no root needed) and `make test`.
 GO ?= go
 BIN := bin/cutover
 DEMO_ROOT ?= /tmp/cutover-demo
 
-.PHONY: build demo test fuzz readme clean
+.PHONY: build demo rehearsal test fuzz readme clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/cutover
@@ -17,6 +18,12 @@ demo: build
 	$(BIN) run -i inventory/localhost.ini playbooks/examples/demo.yml -e demo_root=$(DEMO_ROOT)
 	@echo "== again: converged, changed=0 =="
 	$(BIN) run -i inventory/localhost.ini playbooks/examples/demo.yml -e demo_root=$(DEMO_ROOT)
+
+# The runbook's three phases on the lab estate (as root): before-downtime in
+# check mode, then for real, then during and after; recaps, changes per
+# host and the downtime's length. The lab stays up: bin/cutover lab down.
+rehearsal:
+	./scripts/rehearsal.sh
 
 # Installs what the tests need (apt packages, services) and runs them all.
 test:

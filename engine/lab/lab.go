@@ -52,6 +52,9 @@ func (l *Lab) Up(ctx context.Context) error {
 		return errors.New("the lab needs root (namespaces, sshd, initdb as postgres)")
 	}
 	start := time.Now()
+	if err := l.ensurePackages(ctx); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return err
 	}
@@ -87,6 +90,58 @@ func (l *Lab) Up(ctx context.Context) error {
 		return fmt.Errorf("relay: %w", err)
 	}
 	l.logf("lab up in %.1f s: inventory/lab.yml describes it", time.Since(start).Seconds())
+	return nil
+}
+
+// labPackages are the Debian packages the lab runs, by a program each
+// provides.
+var labPackages = map[string][]string{
+	"/usr/sbin/sshd":        {"openssh-server"},
+	"/usr/sbin/named":       {"bind9"},
+	"/usr/sbin/rabbitmqctl": {"rabbitmq-server"},
+	"/usr/bin/pg_dump":      {"postgresql", "postgresql-contrib"},
+	"/usr/bin/python3":      {"python3"},
+	"/usr/sbin/update-rc.d": {"init-system-helpers"},
+	"/usr/bin/openssl":      {"openssl"},
+	"/usr/bin/crontab":      {"cron"},
+	"/usr/sbin/visudo":      {"sudo"},
+	"/usr/sbin/ufw":         {"ufw"},
+}
+
+// ensurePackages installs what is missing and starts RabbitMQ when it is
+// installed but not answering: the lab needs nothing prepared.
+func (l *Lab) ensurePackages(ctx context.Context) error {
+	var missing []string
+	for path, pkgs := range labPackages {
+		if _, err := os.Stat(path); err != nil {
+			missing = append(missing, pkgs...)
+		}
+	}
+	if _, err := pglab.Bin(); err != nil {
+		missing = append(missing, "postgresql")
+	}
+	if len(missing) > 0 {
+		l.logf("installing %s", strings.Join(missing, " "))
+		for _, argv := range [][]string{{"apt-get", "update", "-qq"}, append([]string{"apt-get", "install", "-y", "-qq", "--no-install-recommends"}, missing...)} {
+			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+			}
+		}
+	}
+	if !answers("127.0.0.1:5672") {
+		l.logf("starting RabbitMQ")
+		if out, err := exec.CommandContext(ctx, "rabbitmq-server", "-detached").CombinedOutput(); err != nil {
+			return fmt.Errorf("rabbitmq-server: %v\n%s", err, out)
+		}
+		for i := 0; i < 300 && !answers("127.0.0.1:5672"); i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !answers("127.0.0.1:5672") {
+			return errors.New("RabbitMQ did not start within 30 s")
+		}
+	}
 	return nil
 }
 
