@@ -17,7 +17,7 @@ func All() []module.Info {
 		// the migration's host modules
 		HostsEntry(), SudoersAlias(), Cron(), UfwRule(), Service(), Apt(),
 		// databases and the broker
-		AmqpPublishTest(), AmqpExpect(), DNSRecord(), PgFunctionRewrite(), PgQuery(), PgUser(), PgDump(), PgRestore(), PgCopy(),
+		AmqpPublishTest(), AmqpExpect(), DNSRecord(), Mail(), PgFunctionRewrite(), PgQuery(), PgUser(), PgDump(), PgRestore(), PgCopy(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,20 @@ func TestRehearsal(t *testing.T) {
 	r := phase("before-downtime.yml")
 	if !strings.Contains(r.stdout, "finance-new") || strings.Contains(r.stdout, "failed=1") {
 		t.Fatalf("before-downtime:\n%s", r.stdout)
+	}
+	// The mail test's messages are in the lab relay's folder.
+	mails, _ := filepath.Glob(filepath.Join(lab.DefaultDir, "mail", "*.eml"))
+	var senders []string
+	for _, m := range mails {
+		b, _ := os.ReadFile(m)
+		if from, _, ok := strings.Cut(strings.TrimPrefix(string(b), "X-Envelope-From: "), "\r\n"); ok {
+			senders = append(senders, from)
+		}
+	}
+	for _, want := range []string{"finance@finance.thehumanjourney.net", "timesheets@timesheets.thehumanjourney.net"} {
+		if !slices.Contains(senders, want) {
+			t.Errorf("no mail from %s reached the relay (senders: %v)", want, senders)
+		}
 	}
 	r = phase("before-downtime.yml")
 	for host, line := range recaps(r.stdout) {

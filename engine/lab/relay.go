@@ -16,10 +16,16 @@ import (
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/cutover/cutover/engine/mailbox"
 	"github.com/cutover/cutover/engine/pgamqp"
 )
 
-// Relay stands in for pg_amqp and the archives' consumer until ctx ends.
+// MailPort is where the lab's mail relay (engine/mailbox) accepts mail on
+// 127.0.0.1, keeping it in the lab's mail/ folder.
+const MailPort = 2525
+
+// Relay stands in for pg_amqp and the archives' consumer, and is the
+// estate's mail relay, until ctx ends.
 // Every few seconds it looks for lab databases with amqp.publish and
 // bridges each one: a committed call is published to the broker its
 // amqp.broker row names, resolved as the publishing host would (its
@@ -28,6 +34,11 @@ import (
 // what arrives into archives-db, as the LIVE archives do.
 func (l *Lab) Relay(ctx context.Context, logger *log.Logger) error {
 	r := &relay{lab: l, log: logger, bridged: map[string]bool{}, brokers: map[string]*amqp.Channel{}}
+	box, err := mailbox.Start(fmt.Sprintf("127.0.0.1:%d", MailPort), filepath.Join(l.Dir, "mail"))
+	if err != nil {
+		return fmt.Errorf("the mail relay: %w", err)
+	}
+	defer box.Close()
 	go r.consumeArchives(ctx)
 	for {
 		r.scan(ctx)
