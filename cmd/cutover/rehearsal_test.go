@@ -2,15 +2,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/engine/lab"
 )
@@ -99,6 +106,21 @@ func TestRehearsal(t *testing.T) {
 		}
 	}
 
+	// Trap: pg_amqp publishes at COMMIT without mandatory, so silence
+	// must fail a test. Before the downtime finance publishes on the test
+	// keys: the staff test on the live key hears nothing and fails.
+	r = cutover(append(run, "playbooks/before-downtime.yml", "-t", "staff", "-e", `{"key_suffix": ""}`)...)
+	if r.code != 2 || !strings.Contains(r.stdout, "no message reached exchange") {
+		t.Errorf("the staff test on the live key before the downtime: exit %d\n%s", r.code, r.stdout)
+	}
+	// Trap: copied cron jobs must not run on both VMs: on the new VM they
+	// wait, disabled.
+	for _, line := range cronJobs(t, "finance-new") {
+		if !strings.HasPrefix(line, "#") {
+			t.Errorf("before the downtime a finance job is enabled on the new VM: %s", line)
+		}
+	}
+
 	// --limit finance touches only finance's VMs; -t functions runs only
 	// the function rewrites (JSON events tell).
 	events := jsonEvents(t, phase("before-downtime.yml", "--limit", "finance", "--output", "json").stdout)
@@ -123,9 +145,53 @@ func TestRehearsal(t *testing.T) {
 		t.Errorf("-t functions ran %v", ran)
 	}
 
+	// Trap: the writers stop before the final dump. The old finance web
+	// app takes writes until its server stops; every write it
+	// acknowledged must be on the new VM.
+	testQueue := queueDepth(snapshot(), "archives.test")
+	stopWriter, acknowledged, refused := startWriter(t, "http://127.0.70.1/cgi-bin/note.sh")
 	start := time.Now()
 	phase("during-downtime.yml")
 	t.Logf("during-downtime took %s", time.Since(start).Round(time.Millisecond))
+	stopWriter()
+	if len(*acknowledged) == 0 || *refused == 0 {
+		t.Errorf("the writer got %d writes acknowledged and %d refused: the test proves nothing", len(*acknowledged), *refused)
+	}
+	notes := queryInts(t, "finance-new", "finance", "SELECT id FROM web_notes")
+	for _, id := range *acknowledged {
+		if !slices.Contains(notes, id) {
+			t.Errorf("write %d was acknowledged by the old VM but is not on the new one", id)
+		}
+	}
+	t.Logf("%d writes acknowledged during the downtime phase, all on the new VM; %d refused once the web server stopped", len(*acknowledged), *refused)
+	// Trap: the data-only restore fires no amqp_* trigger (nothing new
+	// on any archives queue) and leaves one broker row, by DNS name.
+	if got := queueDepth(snapshot(), "archives.test"); got != testQueue {
+		t.Errorf("archives.test went from %d to %d messages during the downtime phase", testQueue, got)
+	}
+	if rows := queryStrings(t, "finance-new", "finance", "SELECT broker_id || ' ' || host FROM amqp.broker"); len(rows) != 1 || rows[0] != "1 rabbitmq.thehumanjourney.net" {
+		t.Errorf("amqp.broker after the cutover: %v", rows)
+	}
+	// Trap: only data moved, so the rewrites stay: DNS names, live keys.
+	defs := strings.Join(queryStrings(t, "finance-new", "finance",
+		"SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname IN ('pull_timesheets', 'amqp_staff_changed', 'amqp_project_changed')"), "\n")
+	for _, want := range []string{"host=timesheets.thehumanjourney.net", "'oas.staff'", "'oas.projects'"} {
+		if !strings.Contains(defs, want) {
+			t.Errorf("after the cutover finance's functions lack %s", want)
+		}
+	}
+	if strings.Contains(defs, ".test'") || strings.Contains(defs, "127.0.70.") {
+		t.Errorf("after the cutover finance's functions still hold a test key or an old address:\n%s", defs)
+	}
+	// The cron jobs now run on the new VM, not the old one.
+	for _, line := range cronJobs(t, "finance-new") {
+		if strings.HasPrefix(line, "#") {
+			t.Errorf("after the cutover a finance job is still disabled on the new VM: %s", line)
+		}
+	}
+	if labAnswers("127.0.70.1:80") {
+		t.Error("the old finance web server still answers after the cutover")
+	}
 	for _, h := range lab.Estate {
 		up := labAnswers(h.Addr() + ":5432")
 		if h.Role == "old" && up {
@@ -225,4 +291,97 @@ func lineDiff(a, b string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// cronJobs are the job lines (enabled, or disabled with a leading #) of
+// finance's crontab on a lab host.
+func cronJobs(t *testing.T, host string) []string {
+	t.Helper()
+	h, _ := lab.Find(host)
+	b, err := os.ReadFile(filepath.Join(lab.DefaultDir, "host"+strconv.Itoa(h.Index), "root/var/spool/cron/crontabs/finance"))
+	if err != nil {
+		t.Fatalf("%s's crontab: %v", host, err)
+	}
+	var jobs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "/home/finance/synchCommand.sh") && !strings.HasPrefix(line, "#Ansible:") {
+			jobs = append(jobs, line)
+		}
+	}
+	if len(jobs) != 3 {
+		t.Fatalf("%s's crontab holds %d finance jobs, want 3:\n%s", host, len(jobs), b)
+	}
+	return jobs
+}
+
+// startWriter requests URL?N with a growing N until stopped; it returns
+// the stop function, the Ns whose write was acknowledged ("ok N") and how
+// many requests were refused.
+func startWriter(t *testing.T, url string) (stop func(), acknowledged *[]int, refused *int) {
+	var acks []int
+	var refusals int
+	done, finished := make(chan struct{}), make(chan struct{})
+	client := &http.Client{Timeout: 5 * time.Second}
+	go func() {
+		defer close(finished)
+		for n := 100000; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			resp, err := client.Get(fmt.Sprintf("%s?%d", url, n))
+			if err != nil {
+				refusals++
+				continue
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.TrimSpace(string(body)) == fmt.Sprintf("ok %d", n) {
+				acks = append(acks, n)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }, &acks, &refusals
+}
+
+func queryStrings(t *testing.T, host, db, sql string) []string {
+	t.Helper()
+	h, _ := lab.Find(host)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, lab.ConnString(h, db))
+	if err != nil {
+		t.Fatalf("%s/%s: %v", host, db, err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, sql)
+	if err != nil {
+		t.Fatalf("%s/%s: %v", host, db, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("%s/%s: %v", host, db, err)
+	}
+	return out
+}
+
+func queryInts(t *testing.T, host, db, sql string) []int {
+	t.Helper()
+	var out []int
+	for _, s := range queryStrings(t, host, db, "SELECT x::text FROM ("+sql+") AS q(x)") {
+		n, _ := strconv.Atoi(s)
+		out = append(out, n)
+	}
+	return out
+}
+
+// queueDepth reads a queue's depth from a lab snapshot.
+func queueDepth(snapshot, queue string) int {
+	for _, line := range strings.Split(snapshot, "\n") {
+		if rest, ok := strings.CutPrefix(line, "queue "+queue+" messages="); ok {
+			n, _ := strconv.Atoi(rest)
+			return n
+		}
+	}
+	return -1
 }

@@ -24,6 +24,10 @@ func (l *Lab) prepareFiles(h Host, root string) error {
 	if h.Service != "finance" {
 		return nil
 	}
+	// The web app's write, as CGI: GET /cgi-bin/note.sh?ID inserts one note.
+	if err := writeIfMissing(filepath.Join(root, "var/www/cgi-bin/note.sh"), noteCGI(h), 0o755); err != nil {
+		return err
+	}
 	home := filepath.Join(root, "home/finance")
 	for name, body := range financeScripts(h) {
 		if err := writeIfMissing(filepath.Join(home, name), body, 0o755); err != nil {
@@ -76,6 +80,19 @@ exec flock -n "$lock" "$@"
 		"pullTimeSheets.sh":          "#!/bin/sh\n# pullTimeSheets.sh WEEK\n" + psql + " -c \"SELECT pull_timesheets('$1')\"\n",
 		"slipExpAndDatedProjects.sh": "#!/bin/sh\n" + psql + " -c 'SELECT count(*) FROM projects WHERE updated_at < now()'\n",
 	}
+}
+
+func noteCGI(h Host) string {
+	return fmt.Sprintf(`#!/bin/sh
+# finance's web app writing: one note per request (GET /cgi-bin/note.sh?ID).
+echo "Content-Type: text/plain"
+echo
+id=$(printf '%%s' "$QUERY_STRING" | tr -cd 0-9)
+if PGPASSWORD=%s psql -h %s -U oas_link -d finance -qAt -c "INSERT INTO web_notes (id, body) VALUES ($id, 'note $id')" >/dev/null 2>&1
+then echo "ok $id"
+else echo "failed $id"
+fi
+`, LinkPassword, h.Addr())
 }
 
 const financeCrontab = `# finance's jobs

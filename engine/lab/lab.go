@@ -262,8 +262,8 @@ esac
 // webInitScript serves the host's /var/www on its address, port 80: the
 // old VMs' web server, which the cutover stops.
 func (l *Lab) webInitScript(h Host) string {
-	return l.daemonScript(h, "apache2", "a web server: python3's http.server over /var/www",
-		fmt.Sprintf("python3 -m http.server --bind %s --directory /var/www 80", h.Addr()))
+	return l.daemonScript(h, "apache2", "a web server: python3's http.server over /var/www, CGI in /var/www/cgi-bin",
+		fmt.Sprintf("python3 -m http.server --cgi --bind %s --directory /var/www 80", h.Addr()))
 }
 
 // cronInitScript stands for the host's cron daemon. The lab runs no job

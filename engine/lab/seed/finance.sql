@@ -9,6 +9,9 @@ VALUES (1, '{{.Broker}}', 5672, '{{.Vhost}}', '{{.AmqpUser}}', '{{.AmqpPassword}
 CREATE TABLE staff (id integer PRIMARY KEY, name text NOT NULL, email text, updated_at timestamptz DEFAULT now());
 CREATE TABLE projects (id integer PRIMARY KEY, code text NOT NULL, title text, staff_id integer REFERENCES staff(id),
     updated_at timestamptz DEFAULT now());
+-- What the web app writes (its /cgi-bin/note.sh): the downtime test's
+-- writer, whose every acknowledged write must reach the new VM.
+CREATE TABLE web_notes (id integer PRIMARY KEY, body text NOT NULL, at timestamptz DEFAULT now());
 CREATE TABLE timesheet_totals (staff_id integer REFERENCES staff(id), week date, hours numeric NOT NULL,
     PRIMARY KEY (staff_id, week));
 
