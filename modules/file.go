@@ -219,7 +219,7 @@ func planDirectory(ctx context.Context, h module.Host, p string, fi *module.File
 			return nil, err
 		}
 		for _, d := range missing {
-			plan.steps = append(plan.steps, []string{"mkdir", "--", d})
+			plan.steps = append(plan.steps, []string{"mkdir", "-p", "--", d}) // -p: another host may make a shared parent at the same moment
 			c, err := attrs.plan(d, &module.FileInfo{Path: d, IsDir: true, Mode: 0o755, UID: -1, GID: -1})
 			if err != nil {
 				return nil, err

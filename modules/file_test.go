@@ -202,3 +202,21 @@ func mustSymlink(t *testing.T, target, p string) {
 		t.Fatal(err)
 	}
 }
+
+// Hosts that share a folder (lab hosts on one machine, NFS homes) may
+// create the same missing parent at once: the one that loses the race
+// must not fail.
+func TestFileDirectoryParentMadeMeanwhile(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "shared", "host1", "set1")
+	c := mustPlan(t, File(), map[string]any{"path": dir, "state": "directory"})
+	if err := os.Mkdir(filepath.Join(root, "shared"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if res := applyTask(t, File(), c); res.Failed {
+		t.Fatalf("apply after another host made the parent: %s", res.Msg)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Fatalf("%s: %v", dir, err)
+	}
+}
