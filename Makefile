@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/cutover
 DEMO_ROOT ?= /tmp/cutover-demo
 
-.PHONY: build demo rehearsal test fuzz readme clean
+.PHONY: build demo rehearsal test bench fuzz readme clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/cutover
@@ -28,6 +28,11 @@ rehearsal:
 # Installs what the tests need (apt packages, services) and runs them all.
 test:
 	./scripts/test.sh
+
+# The speed benchmark (as root): ansible-playbook, cutover and the shell
+# floors side by side on the SSH lab; appends to bench/RESULTS.md.
+bench:
+	./bench/run.sh 7 10
 
 # Rewrites the README's module table from the module declarations.
 readme: build
