@@ -73,6 +73,7 @@ type Runner struct {
 	progress *progressLine
 	stats    map[string]*Stats
 	conns    map[string]module.MutableHost
+	dialing  map[string]*sync.Mutex // one per host: its first connection is made once
 	connMu   sync.Mutex
 	statsMu  sync.Mutex
 	started  bool // --start-at-task found
@@ -104,6 +105,7 @@ func (r *Runner) Run(ctx context.Context, books []*playbook.Playbook) (*Outcome,
 	r.hosts = map[string]*hostState{}
 	r.stats = map[string]*Stats{}
 	r.conns = map[string]module.MutableHost{}
+	r.dialing = map[string]*sync.Mutex{}
 	r.started = r.Options.StartAtTask == ""
 	r.progress = &progressLine{w: r.Options.Progress}
 	if r.Options.Forks <= 0 {
@@ -424,9 +426,26 @@ func (pr *playRun) failurePercentExceeded() bool {
 
 // connection returns the host's connection, opening it once per run.
 func (r *Runner) connection(ctx context.Context, name string, vars map[string]any) (module.MutableHost, error) {
+	// The global lock only finds the host's own: hosts connect in
+	// parallel (an SSH handshake is hundreds of milliseconds), while the
+	// tasks of one host wait for its single connection.
 	r.connMu.Lock()
-	defer r.connMu.Unlock()
 	if c, ok := r.conns[name]; ok {
+		r.connMu.Unlock()
+		return c, nil
+	}
+	mu, ok := r.dialing[name]
+	if !ok {
+		mu = &sync.Mutex{}
+		r.dialing[name] = mu
+	}
+	r.connMu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+	r.connMu.Lock()
+	c, ok := r.conns[name]
+	r.connMu.Unlock()
+	if ok {
 		return c, nil
 	}
 	if _, set := vars["ansible_connection"]; !set && r.Options.Connection != "" {
@@ -439,8 +458,10 @@ func (r *Runner) connection(ctx context.Context, name string, vars map[string]an
 	}
 	c, err := connect(ctx, name, vars)
 	if err != nil {
-		return nil, err
+		return nil, err // not kept: a later task tries again
 	}
+	r.connMu.Lock()
 	r.conns[name] = c
+	r.connMu.Unlock()
 	return c, nil
 }
