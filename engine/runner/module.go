@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cutover/cutover/engine/redact"
 	"maps"
 	"slices"
 	"strings"
@@ -453,41 +452,6 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	switch out.meta {
 	case "end_host":
 		h.ended = true
-	}
-}
-
-// noteSecrets records the values of a module's secret arguments, and of
-// every key at any depth whose name says it holds a secret (a pg_copy
-// source's login_password, an environment's PGPASSWORD).
-func noteSecrets(set *redact.Set, info *module.Info, raw map[string]any) {
-	if set == nil {
-		return
-	}
-	for _, a := range info.Args {
-		if v, ok := raw[a.Name]; ok && a.Secret {
-			set.AddValue(v)
-		}
-	}
-	noteSecretKeys(set, raw, 0)
-}
-
-func noteSecretKeys(set *redact.Set, v any, depth int) {
-	if depth > 20 {
-		return
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if redact.IsSecretName(k) {
-				set.AddValue(e)
-			} else {
-				noteSecretKeys(set, e, depth+1)
-			}
-		}
-	case []any:
-		for _, e := range x {
-			noteSecretKeys(set, e, depth+1)
-		}
 	}
 }
 
