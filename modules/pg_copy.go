@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -248,13 +249,23 @@ func pgCopyWatch(ctx context.Context, h module.Host, target module.Args, sourceS
 		defer close(finished)
 		tick := time.NewTicker(pgCopyWatchEvery)
 		defer tick.Stop()
+		// One connection for the whole watch, asked once a tick.
+		size := func() (int64, error) { return 0, errors.New("not connected") }
+		if c, err := pgConnect(ctx, h, target); err == nil {
+			defer c.Close(context.WithoutCancel(ctx))
+			size = func() (int64, error) {
+				var n int64
+				err := c.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
+				return n, err
+			}
+		}
 		// A new database is not empty (its catalog): what was there at
 		// the start counts as neither loaded nor to load.
 		base := int64(-1)
 		for {
 			elapsed := time.Since(start)
 			msg := fmt.Sprintf("pg_copy %s: %s", argString(target, "db"), elapsed.Truncate(time.Second))
-			if got, err := pgDatabaseSize(ctx, h, target); err == nil {
+			if got, err := size(); err == nil {
 				if base < 0 {
 					base = got
 				}

@@ -17,12 +17,7 @@ func newLabCommand() *cobra.Command {
 		Short: "The rehearsal estate on this machine: every VM of the runbook on loopback (as root)",
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", lab.DefaultDir, "where the lab lives (inventory/lab.yml expects the default)")
-	fail := func(err error) error {
-		if err != nil {
-			return &codedError{code: exitError, err: err}
-		}
-		return nil
-	}
+	fail := asFailure
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Build and start the lab (again: start what stopped)",

@@ -97,82 +97,67 @@ func newVaultCommand(stdin io.Reader) *cobra.Command {
 		kr.EncryptLabel = encryptID
 		return kr, nil
 	}
-	fail := func(err error) error { return &codedError{code: exitError, err: err} }
+	fail := asFailure
 
-	encrypt := &cobra.Command{
-		Use:   "encrypt FILE...",
-		Short: "Encrypt files in place (or to --output)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			kr, err := keys(cmd)
+	// perFile makes a command that opens the keyring, then handles each
+	// FILE in turn and stops at the first failure.
+	perFile := func(use, short, done string, each func(cmd *cobra.Command, kr *vault.Keyring, file string) error) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " FILE...",
+			Short: short,
+			Args:  cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				kr, err := keys(cmd)
+				if err != nil {
+					return err
+				}
+				for _, f := range args {
+					if err := each(cmd, kr, f); err != nil {
+						return fail(err)
+					}
+				}
+				if done != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), done)
+				}
+				return nil
+			},
+		}
+	}
+	encrypt := perFile("encrypt", "Encrypt files in place (or to --output)", "Encryption successful",
+		func(cmd *cobra.Command, kr *vault.Keyring, f string) error {
+			data, err := os.ReadFile(f)
 			if err != nil {
 				return err
 			}
-			for _, f := range args {
-				data, err := os.ReadFile(f)
-				if err != nil {
-					return fail(err)
-				}
-				if vault.IsEncrypted(data) {
-					return fail(fmt.Errorf("%s is already encrypted", f))
-				}
-				out, err := kr.Encrypt(data)
-				if err != nil {
-					return fail(err)
-				}
-				if err := writeOutput(cmd, f, output, out); err != nil {
-					return fail(err)
-				}
+			if vault.IsEncrypted(data) {
+				return fmt.Errorf("%s is already encrypted", f)
 			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "Encryption successful")
-			return nil
-		},
-	}
-	encrypt.Flags().StringVar(&output, "output", "", "write here instead of in place ('-' is standard output)")
-
-	decrypt := &cobra.Command{
-		Use:   "decrypt FILE...",
-		Short: "Decrypt files in place (or to --output)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			kr, err := keys(cmd)
+			out, err := kr.Encrypt(data)
 			if err != nil {
 				return err
 			}
-			for _, f := range args {
-				plain, err := openVaultFile(kr, f)
-				if err != nil {
-					return fail(err)
-				}
-				if err := writeOutput(cmd, f, output, plain); err != nil {
-					return fail(err)
-				}
-			}
-			fmt.Fprintln(cmd.ErrOrStderr(), "Decryption successful")
-			return nil
-		},
-	}
-	decrypt.Flags().StringVar(&output, "output", "", "write here instead of in place ('-' is standard output)")
-
-	view := &cobra.Command{
-		Use:   "view FILE...",
-		Short: "Print decrypted files",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			kr, err := keys(cmd)
+			return writeOutput(cmd, f, output, out)
+		})
+	decrypt := perFile("decrypt", "Decrypt files in place (or to --output)", "Decryption successful",
+		func(cmd *cobra.Command, kr *vault.Keyring, f string) error {
+			plain, err := openVaultFile(kr, f)
 			if err != nil {
 				return err
 			}
-			for _, f := range args {
-				plain, err := openVaultFile(kr, f)
-				if err != nil {
-					return fail(err)
-				}
-				cmd.OutOrStdout().Write(plain)
-			}
-			return nil
-		},
+			return writeOutput(cmd, f, output, plain)
+		})
+	for _, c := range []*cobra.Command{encrypt, decrypt} {
+		c.Flags().StringVar(&output, "output", "", "write here instead of in place ('-' is standard output)")
 	}
+	view := perFile("view", "Print decrypted files", "",
+		func(cmd *cobra.Command, kr *vault.Keyring, f string) error {
+			plain, err := openVaultFile(kr, f)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(plain)
+			return err
+		})
 
 	create := &cobra.Command{
 		Use:   "create FILE",
@@ -225,7 +210,7 @@ func newVaultCommand(stdin io.Reader) *cobra.Command {
 			env, _ := vault.Parse(data)
 			if encryptID == "" {
 				kr.EncryptLabel = env.Label
-				if !hasLabel(kr, env.Label) {
+				if !kr.Has(env.Label) {
 					kr.EncryptLabel = ""
 				}
 			}
@@ -343,15 +328,6 @@ func newEncryptStringCommand(stdin io.Reader, keys func(*cobra.Command) (*vault.
 	cmd.Flags().StringVar(&stdinName, "stdin-name", "", "the variable name of the value read from standard input")
 	cmd.Flags().BoolVarP(&prompt, "prompt", "p", false, "ask for the value on the terminal")
 	return cmd
-}
-
-func hasLabel(kr *vault.Keyring, label string) bool {
-	for _, s := range kr.Secrets {
-		if s.Label == label {
-			return true
-		}
-	}
-	return false
 }
 
 func asFailure(err error) error {

@@ -209,16 +209,7 @@ func (l *Lab) pgDir(h Host) string { return filepath.Join(l.hostDir(h), "pg") }
 func (l *Lab) pgInitScript(h Host) string {
 	bin, _ := pglab.Bin()
 	pg := l.pgDir(h)
-	return fmt.Sprintf(`#!/bin/sh
-### BEGIN INIT INFO
-# Provides:          postgresql
-# Required-Start:    $remote_fs
-# Required-Stop:     $remote_fs
-# Default-Start:     2 3 4 5
-# Default-Stop:      0 1 6
-# Short-Description: lab PostgreSQL
-### END INIT INFO
-# The lab host's PostgreSQL (%[1]s:5432), as "service postgresql" sees it.
+	return initHeader("postgresql") + fmt.Sprintf(`# The lab host's PostgreSQL (%[1]s:5432), as "service postgresql" sees it.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ctl() { runuser -u postgres -- %[2]s/pg_ctl -D %[3]s/data "$@"; }
 case "$1" in
@@ -232,10 +223,9 @@ esac
 `, h.Addr(), bin, pg)
 }
 
-// daemonScript is an init script for a process the lab runs in the
-// host's namespace, tracked by a pid file in the host's folder.
-func (l *Lab) daemonScript(h Host, name, what, command string) string {
-	pid := filepath.Join(l.hostDir(h), name+".pid")
+// initHeader starts a lab init script: the LSB block update-rc.d needs to
+// enable or disable it.
+func initHeader(name string) string {
 	return fmt.Sprintf(`#!/bin/sh
 ### BEGIN INIT INFO
 # Provides:          %[1]s
@@ -245,7 +235,14 @@ func (l *Lab) daemonScript(h Host, name, what, command string) string {
 # Default-Stop:      0 1 6
 # Short-Description: lab %[1]s
 ### END INIT INFO
-# The lab host's %[1]s (%[2]s), as "service %[1]s" sees it.
+`, name)
+}
+
+// daemonScript is an init script for a process the lab runs in the
+// host's namespace, tracked by a pid file in the host's folder.
+func (l *Lab) daemonScript(h Host, name, what, command string) string {
+	pid := filepath.Join(l.hostDir(h), name+".pid")
+	return initHeader(name) + fmt.Sprintf(`# The lab host's %[1]s (%[2]s), as "service %[1]s" sees it.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 pidfile=%[3]s
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }

@@ -64,7 +64,7 @@ func (r *relay) scan(ctx context.Context) {
 		if !answers(h.Addr() + ":5432") {
 			continue
 		}
-		for _, db := range amqpDatabases(ctx, h) {
+		for _, db := range amqpDatabases(ctx, h, r.isBridged) {
 			key := h.Name + "/" + db
 			r.mu.Lock()
 			busy := r.bridged[key]
@@ -78,8 +78,16 @@ func (r *relay) scan(ctx context.Context) {
 	}
 }
 
-// amqpDatabases lists a host's databases where amqp.publish exists.
-func amqpDatabases(ctx context.Context, h Host) []string {
+func (r *relay) isBridged(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bridged[key]
+}
+
+// amqpDatabases lists a host's databases where amqp.publish exists,
+// looking only into those not bridged already (a scan every two seconds
+// would otherwise connect to every database each time).
+func amqpDatabases(ctx context.Context, h Host, bridged func(key string) bool) []string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, ConnString(h, "postgres"))
@@ -94,6 +102,9 @@ func amqpDatabases(ctx context.Context, h Host) []string {
 	names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
 	var out []string
 	for _, name := range names {
+		if bridged(h.Name + "/" + name) {
+			continue
+		}
 		c, err := pgx.Connect(ctx, ConnString(h, name))
 		if err != nil {
 			continue
@@ -245,15 +256,11 @@ func (r *relay) consumeOnce(ctx context.Context) error {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	c, err := amqp.Dial(BrokerURL())
+	c, ch, err := brokerChannel()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ch, err := c.Channel()
-	if err != nil {
-		return err
-	}
 	deliveries, err := ch.Consume("archives.live", "lab-archives", false, false, false, false, nil)
 	if err != nil {
 		return err

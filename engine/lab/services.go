@@ -29,6 +29,21 @@ func BrokerURL() string {
 	return fmt.Sprintf("amqp://%s:%s@127.0.0.1:5672/%s", AmqpUser, AmqpPassword, Vhost)
 }
 
+// brokerChannel opens a channel on the lab's vhost; closing the
+// connection closes it.
+func brokerChannel() (*amqp.Connection, *amqp.Channel, error) {
+	c, err := amqp.Dial(BrokerURL())
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := c.Channel()
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, ch, nil
+}
+
 // broker makes the lab's vhost, user, exchange and queues.
 func (l *Lab) broker(ctx context.Context) error {
 	if err := rabbitmqctl(ctx, "", "add_vhost", Vhost); err != nil && !strings.Contains(err.Error(), "already exists") {
@@ -41,15 +56,11 @@ func (l *Lab) broker(ctx context.Context) error {
 	if err := rabbitmqctl(ctx, "", "set_permissions", "-p", Vhost, AmqpUser, ".*", ".*", ".*"); err != nil {
 		return err
 	}
-	c, err := amqp.Dial(BrokerURL())
+	c, ch, err := brokerChannel()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ch, err := c.Channel()
-	if err != nil {
-		return err
-	}
 	if err := ch.ExchangeDeclare("oas", amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
 		return err
 	}

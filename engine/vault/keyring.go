@@ -31,6 +31,16 @@ type Keyring struct {
 // Empty reports whether no password was given.
 func (k *Keyring) Empty() bool { return k == nil || len(k.Secrets) == 0 }
 
+// Has reports whether a password with that vault id was given.
+func (k *Keyring) Has(label string) bool {
+	for _, s := range k.Secrets {
+		if s.Label == label {
+			return true
+		}
+	}
+	return false
+}
+
 // Decrypt opens a vault, trying first the secrets whose label matches
 // the vault's, then every other, as ansible does. name (a file) is for the
 // error message.
