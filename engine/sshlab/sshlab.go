@@ -9,6 +9,7 @@ package sshlab
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,11 +149,28 @@ func (h *Host) Kill() {
 	if h.cmd == nil || h.cmd.Process == nil {
 		return
 	}
-	h.cmd.Process.Kill()
+	// The whole process group: unshare, and the namespace's sshd, which
+	// --kill-child would otherwise only signal once unshare is gone.
+	syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
 	if h.exited != nil {
 		<-h.exited
 	}
 	h.cmd, h.exited = nil, nil
+	h.waitPortFree()
+}
+
+// waitPortFree returns once the host's address and port can be bound
+// again: the killed sshd's listening socket closes only when the kernel
+// has reaped it, after unshare's own exit, and a lab started next on the
+// same address would otherwise find it in use.
+func (h *Host) waitPortFree() {
+	addr := net.JoinHostPort(h.Addr, fmt.Sprint(Port))
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return
+		}
+	}
 }
 
 // Connections counts the SSH connections the host's sshd accepted, over
