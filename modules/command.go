@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/engine/conn"
+	"github.com/cutover/cutover/engine/shellwords"
 
 	"github.com/cutover/cutover/engine/module"
 )
@@ -72,7 +73,7 @@ func (m commandModule) Plan(ctx context.Context, env *module.Env, args module.Ar
 				argv = append(argv, fmt.Sprint(a))
 			}
 		} else {
-			words, err := shlexSplit(text)
+			words, err := shellwords.Split(text)
 			if err != nil {
 				return nil, err
 			}
