@@ -13,7 +13,7 @@
 # /etc/passwd, /etc/shadow, /etc/group and /etc/sudoers are bound over the
 # real ones: the user "deploy" (password deploy-pw, sudo with password) and
 # "app" exist only there. Each host also gets its own /etc/hosts,
-# /etc/sudoers.d, /etc/cron.d and /var/spool/cron/crontabs (DIR/hostI/root/
+# /etc/sudoers.d, /etc/cron.d, /var/spool/cron/crontabs and /root (DIR/hostI/root/
 # holds them, so tests can look from outside). Nothing of this machine's
 # own /etc or crontabs changes.
 # A host may have more of its own: DIR/hostI/root/home and
@@ -67,6 +67,12 @@ prepare() {
     mkdir -p "$h"
     # The host's own system files, bound over the real ones in its namespace.
     mkdir -p "$h/root/etc/sudoers.d" "$h/root/etc/cron.d" "$h/root/var/spool/cron/crontabs"
+    # root's own home, as on a fresh server: this machine's /root (and
+    # whatever its shell startup files run for every ssh command) stays out.
+    if [ ! -d "$h/root/root" ]; then
+      mkdir -p -m 0700 "$h/root/root"
+      cp /etc/skel/.bashrc /etc/skel/.profile "$h/root/root/" 2>/dev/null || true
+    fi
     [ -f "$h/root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$h/root/etc/hosts"
     chmod 0750 "$h/root/etc/sudoers.d"
     chgrp crontab "$h/root/var/spool/cron/crontabs" 2>/dev/null || true
@@ -106,6 +112,7 @@ run() {
     mount --bind '$dir/etc/passwd' /etc/passwd && mount --bind '$dir/etc/group' /etc/group &&
     mount --bind '$dir/etc/shadow' /etc/shadow && mount --bind '$dir/etc/sudoers' /etc/sudoers &&
     mount --bind '$dir/host$i/root/etc/hosts' /etc/hosts &&
+    mount --bind '$dir/host$i/root/root' /root &&
     mount --bind '$dir/host$i/root/etc/sudoers.d' /etc/sudoers.d &&
     mount --bind '$dir/host$i/root/etc/cron.d' /etc/cron.d &&
     mkdir -p /var/spool/cron/crontabs &&
