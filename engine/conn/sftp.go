@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cutover/cutover/engine/module"
 	"github.com/pkg/sftp"
@@ -71,8 +72,7 @@ func (s *SSH) Stat(ctx context.Context, p string) (*module.FileInfo, error) {
 	}
 	if st, ok := fi.Sys().(*sftp.FileStat); ok {
 		info.UID, info.GID = int(st.UID), int(st.GID)
-		s.loadIDs(ctx)
-		info.Owner, info.Group = s.users[info.UID], s.groups[info.GID]
+		info.Owner, info.Group = s.idName(ctx, 0, info.UID), s.idName(ctx, 1, info.GID)
 	}
 	if info.IsLink {
 		info.LinkTarget, _ = fc.ReadLink(p)
@@ -80,28 +80,71 @@ func (s *SSH) Stat(ctx context.Context, p string) (*module.FileInfo, error) {
 	return info, nil
 }
 
-// loadIDs reads the host's users and groups once, for Stat's names.
+// The host's users and groups, for Stat's owner names and for chown by
+// name: /etc/passwd and /etc/group read over SFTP once (no process on the
+// far side), then getent for an account those files do not hold (LDAP,
+// sssd), its answer kept, a miss included.
+type idNames struct {
+	once   sync.Once
+	mu     sync.Mutex
+	byID   [2]map[int]string // user, group
+	byName [2]map[string]int
+}
+
+var idDatabases = [2]string{"passwd", "group"}
+
 func (s *SSH) loadIDs(ctx context.Context) {
-	s.idsOnce.Do(func() {
-		s.users, s.groups = map[int]string{}, map[int]string{}
-		for _, db := range []struct {
-			name string
-			into map[int]string
-		}{{"passwd", s.users}, {"group", s.groups}} {
-			res, err := s.Run(ctx, module.Command{Argv: []string{"getent", db.name}})
-			if err != nil || res.RC != 0 {
-				continue
-			}
-			for _, l := range strings.Split(string(res.Stdout), "\n") {
-				f := strings.Split(l, ":")
-				if len(f) >= 3 {
-					if id, err := strconv.Atoi(f[2]); err == nil {
-						db.into[id] = f[0]
-					}
-				}
+	s.ids.once.Do(func() {
+		for db, file := range []string{"/etc/passwd", "/etc/group"} {
+			s.ids.byID[db], s.ids.byName[db] = map[int]string{}, map[string]int{}
+			if data, err := s.ReadFile(ctx, file); err == nil {
+				s.learnIDs(db, data)
 			}
 		}
 	})
+}
+
+// learnIDs adds the entries of passwd or group lines (name:x:id:...).
+func (s *SSH) learnIDs(db int, data []byte) {
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Split(l, ":")
+		if len(f) < 3 {
+			continue
+		}
+		if id, err := strconv.Atoi(f[2]); err == nil {
+			if _, ok := s.ids.byID[db][id]; !ok {
+				s.ids.byID[db][id] = f[0]
+			}
+			s.ids.byName[db][f[0]] = id
+		}
+	}
+}
+
+// idName is the name of a user (db 0) or group (db 1) id; "" if none.
+func (s *SSH) idName(ctx context.Context, db, id int) string {
+	s.loadIDs(ctx)
+	s.ids.mu.Lock()
+	name, ok := s.ids.byID[db][id]
+	s.ids.mu.Unlock()
+	if ok {
+		return name
+	}
+	s.getent(ctx, db, strconv.Itoa(id))
+	s.ids.mu.Lock()
+	defer s.ids.mu.Unlock()
+	name = s.ids.byID[db][id]
+	s.ids.byID[db][id] = name // a miss is kept too
+	return name
+}
+
+func (s *SSH) getent(ctx context.Context, db int, key string) {
+	res, err := s.Run(ctx, module.Command{Argv: []string{"getent", idDatabases[db], key}})
+	if err != nil || res.RC != 0 {
+		return
+	}
+	s.ids.mu.Lock()
+	defer s.ids.mu.Unlock()
+	s.learnIDs(db, res.Stdout)
 }
 
 // lookupID resolves a user or group name to its id on the host.
@@ -109,14 +152,20 @@ func (s *SSH) lookupID(ctx context.Context, name string, group bool) (int, error
 	if id, err := strconv.Atoi(name); err == nil {
 		return id, nil
 	}
-	s.loadIDs(ctx)
-	db, what := s.users, "user"
+	db, what := 0, "user"
 	if group {
-		db, what = s.groups, "group"
+		db, what = 1, "group"
 	}
-	for id, n := range db {
-		if n == name {
+	s.loadIDs(ctx)
+	for attempt := 0; attempt < 2; attempt++ {
+		s.ids.mu.Lock()
+		id, ok := s.ids.byName[db][name]
+		s.ids.mu.Unlock()
+		if ok {
 			return id, nil
+		}
+		if attempt == 0 {
+			s.getent(ctx, db, name)
 		}
 	}
 	return 0, fmt.Errorf("unknown %s %q on %s", what, name, s.name)
