@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/sshlab"
 )
 
@@ -44,39 +46,57 @@ func writeLab(t *testing.T, lab *sshlab.Lab, dir string) (inv, book string) {
 
 // TestSevenHostsOneConnectionEach: the seed's seven hosts run a ten-task
 // playbook in parallel over one SSH connection each, and --forks 1 and
-// --forks 10 leave the same state.
+// --forks 10 leave the same state. With Ansible's default ssh_args
+// (ControlPersist=60s) the second run rides on the connections the first
+// one left with the keeper; without ControlPersist a run opens its own.
 func TestSevenHostsOneConnectionEach(t *testing.T) {
 	bin := cutoverBinary(t)
 	lab := sshlab.Start(t, 41, seedHosts...)
 	dir := t.TempDir()
 	inv, book := writeLab(t, lab, dir)
 	roots := map[string]string{}
-	for _, forks := range []string{"10", "1"} {
-		root := filepath.Join(dir, "forks"+forks)
+	for _, tc := range []struct {
+		name, forks, sshArgs string
+		connections          int
+	}{
+		{"forks10", "10", conn.DefaultSSHArgs, 1},
+		{"forks1", "1", conn.DefaultSSHArgs, 0},
+		{"unkept", "1", "-C", 1},
+	} {
+		t.Setenv("ANSIBLE_SSH_ARGS", tc.sshArgs)
+		root := filepath.Join(dir, tc.name)
 		os.MkdirAll(root, 0o755)
 		os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
 		before := map[string]int{}
 		for _, h := range lab.Hosts {
 			before[h.Name] = h.Connections()
 		}
-		res := runCommand(t, dir, bin, "run", "-i", inv, book, "-e", "root="+root, "--forks", forks)
+		res := runCommand(t, dir, bin, "run", "-i", inv, book, "-e", "root="+root, "--forks", tc.forks)
 		if res.code != 0 {
-			t.Fatalf("--forks %s: exit %d\n%s%s", forks, res.code, res.stdout, res.stderr)
+			t.Fatalf("%s: exit %d\n%s%s", tc.name, res.code, res.stdout, res.stderr)
 		}
 		for host, counts := range recaps(res.stdout) {
 			if counts != "ok=11 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0" {
-				t.Errorf("--forks %s: %s: %s", forks, host, counts)
+				t.Errorf("%s: %s: %s", tc.name, host, counts)
 			}
 		}
 		for _, h := range lab.Hosts {
-			if n := h.Connections() - before[h.Name]; n != 1 {
-				t.Errorf("--forks %s: %s: %d SSH connections for the run, want 1", forks, h.Name, n)
+			if n := h.Connections() - before[h.Name]; n != tc.connections {
+				t.Errorf("%s: %s: %d new SSH connections for the run, want %d", tc.name, h.Name, n, tc.connections)
 			}
 		}
-		roots[forks] = root
+		roots[tc.name] = root
 	}
-	if d := diffTrees(snapshot(t, roots["10"]), snapshot(t, roots["1"])); len(d) > 0 {
-		t.Errorf("--forks 10 and --forks 1 differ:\n  %s", strings.Join(d, "\n  "))
+	for _, other := range []string{"forks1", "unkept"} {
+		if d := diffTrees(snapshot(t, roots["forks10"]), snapshot(t, roots[other])); len(d) > 0 {
+			t.Errorf("forks10 and %s differ:\n  %s", other, strings.Join(d, "\n  "))
+		}
+	}
+	res := runCommand(t, dir, bin, "keeper", "status")
+	for _, h := range lab.Hosts {
+		if !strings.Contains(res.stdout, fmt.Sprintf("root@%s:2222", h.Addr)) {
+			t.Errorf("keeper status does not list %s:\n%s", h.Name, res.stdout)
+		}
 	}
 }
 

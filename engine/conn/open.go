@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/user"
 	"strconv"
@@ -20,6 +21,16 @@ type Opener struct {
 	AcceptNew  bool          // --accept-new-host-keys
 	Timeout    time.Duration // --timeout: to connect
 	Password   string        // -k/--ask-pass: the login password (secret)
+	// Keep, when set, keeps connections open between runs for hosts whose
+	// ssh options ask for it (ControlMaster and ControlPersist, read from
+	// SSHArgs, then the common and extra arguments, as ssh would).
+	Keep       *Keep
+	SSHArgs    string // ANSIBLE_SSH_ARGS, or DefaultSSHArgs
+	CommonArgs string // --ssh-common-args
+	ExtraArgs  string // --ssh-extra-args
+	Warn       func(string)
+
+	warnOnce sync.Once
 
 	mu    sync.Mutex
 	files map[string]*HostKeys // one per known_hosts file, shared by hosts
@@ -59,7 +70,31 @@ func (o *Opener) Open(ctx context.Context, name string, vars map[string]any) (mo
 		cfg.KeyFiles = []string{key}
 	}
 	cfg.HostKeys = o.hostKeys(first(str(vars["ansible_ssh_known_hosts_file"]), o.KnownHosts, DefaultKnownHosts()))
-	return DialSSH(ctx, cfg)
+	if o.Keep == nil {
+		return DialSSH(ctx, cfg)
+	}
+	persist, keep, err := ControlPersist(first(str(vars["ansible_ssh_args"]), o.SSHArgs),
+		first(str(vars["ansible_ssh_common_args"]), o.CommonArgs), first(str(vars["ansible_ssh_extra_args"]), o.ExtraArgs))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, name, err)
+	}
+	if !keep {
+		return DialSSH(ctx, cfg)
+	}
+	kp := *o.Keep
+	kp.Persist = persist
+	s, err := kp.Dial(ctx, cfg)
+	if errors.Is(err, ErrNoKeeper) {
+		// A run never fails for want of a keeper: it connects itself, as
+		// ssh does when it cannot set up its control socket.
+		o.warnOnce.Do(func() {
+			if o.Warn != nil {
+				o.Warn(fmt.Sprintf("%v; connecting without it", err))
+			}
+		})
+		return DialSSH(ctx, cfg)
+	}
+	return s, err
 }
 
 func (o *Opener) hostKeys(file string) *HostKeys {

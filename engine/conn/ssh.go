@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/melbahja/goph"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/cutover/cutover/engine/module"
 )
@@ -32,9 +34,11 @@ type SSHConfig struct {
 	User     string
 	KeyFiles []string // private keys to offer, in order
 	Password string   // secret
-	Agent    bool     // offer the keys of $SSH_AUTH_SOCK
-	HostKeys *HostKeys
-	Timeout  time.Duration // to connect; zero means 10 s
+	Agent    bool     // offer the keys of an ssh-agent
+	// AgentSocket is the agent's socket; empty: $SSH_AUTH_SOCK.
+	AgentSocket string
+	HostKeys    *HostKeys
+	Timeout     time.Duration // to connect; zero means 10 s
 }
 
 // SSH is one SSH connection to a host, kept for the whole run: every
@@ -48,9 +52,7 @@ type SSH struct {
 	sftp     *sftp.Client
 	sftpErr  error
 
-	idsOnce sync.Once
-	users   map[int]string
-	groups  map[int]string
+	ids idNames
 
 	done      chan struct{} // closed by Close: stops the keepalive
 	closeOnce sync.Once
@@ -67,14 +69,9 @@ var _ module.MutableHost = (*SSH)(nil)
 
 // DialSSH opens the connection, verifying the host key first.
 func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
-	if cfg.HostKeys == nil || cfg.HostKeys.File == "" {
-		return nil, fmt.Errorf("%w: %s: no known_hosts file to check the host key against", ErrHostKey, cfg.Name)
-	}
-	if cfg.Port == 0 {
-		cfg.Port = 22
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	addr := net.JoinHostPort(cfg.Addr, strconv.Itoa(cfg.Port))
 	callback, algos, err := cfg.HostKeys.callback(cfg.Name, addr)
@@ -113,6 +110,21 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 	s := &SSH{name: cfg.Name, client: &goph.Client{Client: client}, done: make(chan struct{}), slots: make(chan struct{}, maxSessions)}
 	go s.keepalive(15 * time.Second)
 	return s, nil
+}
+
+// withDefaults fills in port 22 and a 10 s timeout, and refuses a
+// configuration with no known_hosts to check the host against.
+func (cfg SSHConfig) withDefaults() (SSHConfig, error) {
+	if cfg.HostKeys == nil || cfg.HostKeys.File == "" {
+		return cfg, fmt.Errorf("%w: %s: no known_hosts file to check the host key against", ErrHostKey, cfg.Name)
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 22
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	return cfg, nil
 }
 
 // keepalive asks the server for a reply every interval, and closes the
@@ -166,9 +178,13 @@ func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, error) {
 		}
 		signers = append(signers, s)
 	}
-	if cfg.Agent && goph.HasAgent() {
-		if a, err := goph.UseAgent(); err == nil {
-			methods = append(methods, a...)
+	if cfg.Agent {
+		sock := cfg.AgentSocket
+		if sock == "" {
+			sock = os.Getenv("SSH_AUTH_SOCK")
+		}
+		if c, err := net.Dial("unix", sock); sock != "" && err == nil {
+			methods = append(methods, ssh.PublicKeysCallback(agent.NewClient(c).Signers))
 		}
 	}
 	if len(signers) > 0 {

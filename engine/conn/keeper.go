@@ -1,0 +1,440 @@
+package conn
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
+)
+
+// The keeper holds SSH connections open between runs, as the OpenSSH
+// masters of Ansible's ControlPersist do: one background process per
+// user and control folder, listening on a Unix socket there. A run
+// attaches to a host through it (an SSH handshake over the socket, then
+// an "attach" request naming the host and how to log in); every channel
+// the run opens (sessions, SFTP, tunnelled TCP) is spliced onto the
+// kept connection. A host's connection closes when no run has used it
+// for its persist time, and the keeper exits when it holds none.
+
+// KeeperSocket is the keeper's socket in a control folder.
+func KeeperSocket(dir string) string { return filepath.Join(dir, "keeper.sock") }
+
+const (
+	attachRequest = "attach@cutover"
+	stopRequest   = "stop@cutover"
+	listRequest   = "list@cutover"
+)
+
+// attachment is what a run sends to attach: SSHConfig, as JSON, over the
+// encrypted local connection (never a command line).
+type attachment struct {
+	Name        string
+	Addr        string
+	Port        int
+	User        string
+	KeyFiles    []string
+	Password    string
+	AgentSocket string
+	KnownHosts  string
+	AcceptNew   bool
+	Timeout     time.Duration
+	Persist     time.Duration // negative: until the keeper is stopped
+}
+
+// key tells which runs may share a connection: the same login to the
+// same host, checked against the same known_hosts. The credentials are
+// part of it, hashed, so a wrong password never rides on a connection
+// another one opened.
+func (a attachment) key() string {
+	h := sha256.New()
+	json.NewEncoder(h).Encode([]any{a.User, a.Addr, a.Port, a.KnownHosts, a.KeyFiles, a.Password, a.AgentSocket})
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (a attachment) config() SSHConfig {
+	return SSHConfig{Name: a.Name, Addr: a.Addr, Port: a.Port, User: a.User, KeyFiles: a.KeyFiles, Password: a.Password,
+		Agent: a.AgentSocket != "", AgentSocket: a.AgentSocket, Timeout: a.Timeout}
+}
+
+// Keeper is the background process's state.
+type Keeper struct {
+	Dir string
+
+	mu        sync.Mutex
+	upstreams map[string]*upstream
+	clients   int
+	hostKeys  map[string]*HostKeys
+	stop      chan struct{}
+	stopOnce  sync.Once
+}
+
+// upstream is one kept connection and the runs attached to it.
+type upstream struct {
+	ready    chan struct{} // closed once dialled
+	via      attachment    // the first run's (its password unused after the dial)
+	ssh      *SSH
+	err      error
+	dead     bool
+	attached map[*ssh.ServerConn]bool
+	persist  time.Duration
+	lastUsed time.Time
+}
+
+// Serve listens on the control folder's socket until the keeper holds no
+// connection and serves no run, or until it is stopped.
+func (k *Keeper) Serve() error {
+	if err := checkControlDir(k.Dir); err != nil {
+		return err
+	}
+	k.upstreams, k.hostKeys, k.stop = map[string]*upstream{}, map[string]*HostKeys{}, make(chan struct{})
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return err
+	}
+	config := &ssh.ServerConfig{NoClientAuth: true}
+	config.AddHostKey(signer)
+	sock := KeeperSocket(k.Dir)
+	os.Remove(sock) // a keeper that died left it; the caller holds the lock
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	st, err := os.Stat(sock)
+	if err != nil {
+		return err
+	}
+	go k.expire(sock, st)
+	go func() {
+		<-k.stop
+		l.Close()
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			break
+		}
+		if !sameUser(c) {
+			c.Close()
+			continue
+		}
+		k.mu.Lock()
+		k.clients++
+		k.mu.Unlock()
+		go k.serveClient(c, config)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, u := range k.upstreams {
+		if u.ssh != nil {
+			u.ssh.Close()
+		}
+	}
+	return nil
+}
+
+// expire closes connections unused for their persist time, and stops the
+// keeper when nothing is left, or when its socket was removed or
+// replaced (its folder deleted, another keeper started).
+func (k *Keeper) expire(sock string, mine os.FileInfo) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-k.stop:
+			return
+		case <-t.C:
+		}
+		if st, err := os.Stat(sock); err != nil || !os.SameFile(st, mine) {
+			k.shutdown()
+			return
+		}
+		k.mu.Lock()
+		for key, u := range k.upstreams {
+			select {
+			case <-u.ready:
+			default:
+				continue // still dialling
+			}
+			if u.dead || len(u.attached) == 0 && u.persist >= 0 && time.Since(u.lastUsed) > u.persist {
+				if u.ssh != nil {
+					u.ssh.Close()
+				}
+				delete(k.upstreams, key)
+			}
+		}
+		empty := len(k.upstreams) == 0 && k.clients == 0
+		k.mu.Unlock()
+		if empty {
+			k.shutdown()
+			return
+		}
+	}
+}
+
+func (k *Keeper) shutdown() { k.stopOnce.Do(func() { close(k.stop) }) }
+
+// serveClient serves one run's connection to one host.
+func (k *Keeper) serveClient(c net.Conn, config *ssh.ServerConfig) {
+	defer func() {
+		k.mu.Lock()
+		k.clients--
+		k.mu.Unlock()
+	}()
+	defer c.Close()
+	sc, chans, reqs, err := ssh.NewServerConn(c, config)
+	if err != nil {
+		return
+	}
+	defer sc.Close()
+	// The run's first request attaches it; channels wait for that.
+	var up *upstream
+	for req := range reqs {
+		switch req.Type {
+		case stopRequest:
+			req.Reply(true, nil)
+			k.shutdown()
+			return
+		case listRequest:
+			list, _ := json.Marshal(k.list())
+			req.Reply(true, list)
+			continue
+		case attachRequest:
+			var a attachment
+			if err := json.Unmarshal(req.Payload, &a); err != nil {
+				req.Reply(false, []byte("unreachable\x00bad attach request"))
+				return
+			}
+			up, err = k.attach(a, sc)
+			if err != nil {
+				kind := "unreachable"
+				if errors.Is(err, ErrHostKey) {
+					kind = "hostkey"
+				}
+				req.Reply(false, []byte(kind+"\x00"+err.Error()))
+				return
+			}
+			req.Reply(true, nil)
+		default:
+			req.Reply(false, nil)
+		}
+		if up != nil {
+			break
+		}
+	}
+	if up == nil {
+		return
+	}
+	defer k.detach(up, sc)
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		go splice(nc, up.ssh.client.Client, sc)
+	}
+}
+
+// attach finds or dials the connection a run asks for.
+func (k *Keeper) attach(a attachment, sc *ssh.ServerConn) (*upstream, error) {
+	key := a.key()
+	for {
+		k.mu.Lock()
+		u, ok := k.upstreams[key]
+		if !ok {
+			u = &upstream{ready: make(chan struct{}), attached: map[*ssh.ServerConn]bool{}, via: a}
+			u.via.Password = ""
+			k.upstreams[key] = u
+			hk := k.hostKeysFor(a.KnownHosts, a.AcceptNew)
+			k.mu.Unlock()
+			k.dial(u, a, hk)
+			k.mu.Lock()
+		}
+		k.mu.Unlock()
+		<-u.ready
+		k.mu.Lock()
+		if u.err != nil {
+			delete(k.upstreams, key)
+			k.mu.Unlock()
+			return nil, u.err
+		}
+		if u.dead {
+			delete(k.upstreams, key)
+			k.mu.Unlock()
+			continue // the host went away since: dial again
+		}
+		u.attached[sc] = true
+		u.persist, u.lastUsed = a.Persist, time.Now()
+		k.mu.Unlock()
+		return u, nil
+	}
+}
+
+func (k *Keeper) dial(u *upstream, a attachment, hk *HostKeys) {
+	cfg := a.config()
+	cfg.HostKeys = hk
+	u.ssh, u.err = DialSSH(context.Background(), cfg)
+	close(u.ready)
+	if u.err != nil {
+		return
+	}
+	// When the host goes, every run on it loses its connection too, as
+	// it would have on a connection of its own.
+	go func() {
+		u.ssh.client.Wait()
+		k.mu.Lock()
+		u.dead = true
+		runs := make([]*ssh.ServerConn, 0, len(u.attached))
+		for sc := range u.attached {
+			runs = append(runs, sc)
+		}
+		k.mu.Unlock()
+		for _, sc := range runs {
+			sc.Close()
+		}
+	}()
+}
+
+func (k *Keeper) list() []KeptHost {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var hosts []KeptHost
+	for _, u := range k.upstreams {
+		if u.ssh == nil || u.dead {
+			continue
+		}
+		h := KeptHost{Name: u.via.Name, User: u.via.User, Addr: u.via.Addr, Port: u.via.Port, Runs: len(u.attached), Persist: u.persist}
+		if h.Runs == 0 {
+			h.Idle = time.Since(u.lastUsed).Round(time.Second)
+		}
+		hosts = append(hosts, h)
+	}
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
+	return hosts
+}
+
+func (k *Keeper) detach(u *upstream, sc *ssh.ServerConn) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(u.attached, sc)
+	u.lastUsed = time.Now()
+}
+
+func (k *Keeper) hostKeysFor(file string, acceptNew bool) *HostKeys {
+	key := fmt.Sprint(file, acceptNew)
+	if hk, ok := k.hostKeys[key]; ok {
+		return hk
+	}
+	hk := &HostKeys{File: file, AcceptNew: acceptNew}
+	k.hostKeys[key] = hk
+	return hk
+}
+
+// splice opens the run's channel on the host's connection and copies
+// both ways: data, stderr, and requests (exec, subsystem, signals one
+// way; exit-status the other). The run's side closes only after all the
+// host's output has reached it.
+func splice(nc ssh.NewChannel, host ssh.Conn, run *ssh.ServerConn) {
+	up, upReqs, err := host.OpenChannel(nc.ChannelType(), nc.ExtraData())
+	if err != nil {
+		var oc *ssh.OpenChannelError
+		if errors.As(err, &oc) {
+			nc.Reject(oc.Reason, oc.Message)
+			return
+		}
+		nc.Reject(ssh.ConnectionFailed, err.Error())
+		run.Close() // the host's connection is gone
+		return
+	}
+	down, downReqs, err := nc.Accept()
+	if err != nil {
+		up.Close()
+		return
+	}
+	go func() {
+		io.Copy(up, down)
+		up.CloseWrite()
+	}()
+	go io.Copy(up.Stderr(), down.Stderr())
+	go func() {
+		forwardRequests(up, downReqs)
+		up.Close() // the run closed its side
+	}()
+	var output sync.WaitGroup
+	output.Add(2)
+	go func() {
+		defer output.Done()
+		io.Copy(down, up)
+	}()
+	go func() {
+		defer output.Done()
+		io.Copy(down.Stderr(), up.Stderr())
+	}()
+	forwardRequests(down, upReqs)
+	output.Wait()
+	down.CloseWrite()
+	down.Close()
+}
+
+func forwardRequests(to ssh.Channel, reqs <-chan *ssh.Request) {
+	for r := range reqs {
+		ok, err := to.SendRequest(r.Type, r.WantReply, r.Payload)
+		if r.WantReply {
+			r.Reply(ok && err == nil, nil)
+		}
+	}
+}
+
+// checkControlDir makes the folder if needed and refuses one that others
+// may enter: its socket hands out logged-in connections.
+func checkControlDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if ok && int(sys.Uid) != os.Getuid() {
+		return fmt.Errorf("control folder %s belongs to another user", dir)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("control folder %s is open to other users (mode %04o; it must be 0700)", dir, st.Mode().Perm())
+	}
+	return nil
+}
+
+// sameUser tells whether the process at the other end of a Unix socket
+// runs as this process's user.
+func sameUser(c net.Conn) bool {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return false
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) {
+		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	return err == nil && cred != nil && int(cred.Uid) == os.Getuid()
+}
