@@ -50,6 +50,8 @@ type runFlags struct {
 	askPass               bool
 	askBecomePass         bool
 	retryFile             string
+	sshCommonArgs         string
+	sshExtraArgs          string
 	vault                 vaultFlags
 }
 
@@ -94,6 +96,8 @@ func newRunCommand(reg *module.Registry, secrets *redact.Set) *cobra.Command {
 	fl.BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "trust the key of a host not yet in known_hosts, and write it there (never a changed key)")
 	fl.BoolVarP(&f.askPass, "ask-pass", "k", false, "ask for the SSH login password")
 	fl.BoolVarP(&f.askBecomePass, "ask-become-pass", "K", false, "ask for the become (sudo) password")
+	fl.StringVar(&f.sshCommonArgs, "ssh-common-args", "", "ssh options for every host (of them cutover reads -o ControlMaster and -o ControlPersist)")
+	fl.StringVar(&f.sshExtraArgs, "ssh-extra-args", "", "more ssh options, read as --ssh-common-args")
 	fl.StringVar(&f.retryFile, "retry-file", "", "after a run where hosts failed, write their names to this file (rerun with --limit @FILE)")
 	return cmd
 }
@@ -120,6 +124,7 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 	loader := &playbook.Loader{Registry: reg, Vault: opener}
 	var books []*playbook.Playbook
 	var all diag.List
+	loader.Prefetch(files...)
 	for _, file := range files {
 		pb, err := loader.Load(file)
 		if err != nil {
@@ -170,7 +175,9 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 		in = bufio.NewReader(cmd.InOrStdin())
 	}
 	sshOpener := &conn.Opener{User: f.user, PrivateKey: f.privateKey, KnownHosts: f.knownHosts,
-		AcceptNew: f.acceptNewHostKeys, Timeout: time.Duration(f.timeout) * time.Second}
+		AcceptNew: f.acceptNewHostKeys, Timeout: time.Duration(f.timeout) * time.Second,
+		Keep: keeper(controlDir()), SSHArgs: sshArgs(), CommonArgs: f.sshCommonArgs, ExtraArgs: f.sshExtraArgs,
+		Warn: func(msg string) { fmt.Fprintf(stderr, "[WARNING]: %s\n", msg) }}
 	var becomePassword string
 	if f.askPass || f.askBecomePass {
 		tty, ok := cmd.InOrStdin().(*os.File)

@@ -17,10 +17,17 @@ import (
 // failed_when: or changed_when:. It is safe for concurrent use.
 type Program struct {
 	src    string
-	code   string // the expr-lang translation, for debugging
-	prog   *vm.Program
+	code   string // the expr-lang translation
+	offset int    // of the expression in src, for errors
 	consts []any
 	tmpl   *Template // set when the condition is written as "{{ ... }}"
+
+	// The expr-lang program is compiled at the first evaluation: a
+	// playbook's every expression is parsed and checked when it loads,
+	// but --syntax-check and --list-tasks evaluate none of them.
+	once    sync.Once
+	prog    *vm.Program
+	progErr error
 }
 
 // evalEnv is the expr-lang environment of one evaluation.
@@ -125,12 +132,19 @@ func translate(src string, n node) (*Program, error) {
 	if err := t.node(n); err != nil {
 		return nil, err
 	}
-	code := t.b.String()
-	prog, err := expr.Compile(code, compileOptions()...)
-	if err != nil {
-		return nil, &SyntaxError{Src: src, Offset: n.position(), Msg: "internal translation error: " + err.Error()}
-	}
-	return &Program{src: src, code: code, prog: prog, consts: t.consts}, nil
+	return &Program{src: src, code: t.b.String(), consts: t.consts, offset: n.position()}, nil
+}
+
+// compiled returns the expr-lang program, compiling it once. The
+// translation is ours, so an error here is cutover's bug, not the user's.
+func (p *Program) compiled() (*vm.Program, error) {
+	p.once.Do(func() {
+		p.prog, p.progErr = expr.Compile(p.code, compileOptions()...)
+		if p.progErr != nil {
+			p.progErr = &SyntaxError{Src: p.src, Offset: p.offset, Msg: "internal translation error: " + p.progErr.Error()}
+		}
+	})
+	return p.prog, p.progErr
 }
 
 // Check reports whether src is a valid bare expression, without evaluating it.
@@ -173,7 +187,11 @@ func (p *Program) eval(c *evalCtx) (any, error) {
 
 // run executes the translated program and returns its raw value.
 func (p *Program) run(c *evalCtx) (any, error) {
-	v, err := expr.Run(p.prog, &evalEnv{Ctx: c, Consts: p.consts})
+	prog, err := p.compiled()
+	if err != nil {
+		return nil, err
+	}
+	v, err := expr.Run(prog, &evalEnv{Ctx: c, Consts: p.consts})
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {

@@ -1,13 +1,16 @@
 package playbook
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"github.com/cutover/cutover/engine/vault"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml/ast"
 
@@ -25,6 +28,9 @@ type Loader struct {
 	Vault *vault.Opener
 	errs  diag.List
 	stack []string // files being loaded, to catch import cycles
+	// parsed keeps each file's document: a file imported twice, or
+	// included in a loop, is parsed once while its content stays the same.
+	parsed map[string]*yamlx.Doc
 }
 
 // Load parses and validates a playbook and everything it imports. The
@@ -34,6 +40,51 @@ func (l *Loader) Load(path string) (*Playbook, error) {
 	pb := &Playbook{File: path}
 	pb.Plays = l.loadPlaybook(path, Pos{File: path})
 	return pb, l.errs.Err()
+}
+
+// importLine finds a playbook's plain import_playbook targets in its text.
+var importLine = regexp.MustCompile(`(?m)^\s*-?\s*(?:ansible\.builtin\.)?import_playbook:\s*["']?([^"'{}\s#]+)["']?\s*$`)
+
+// Prefetch parses playbook files and the files they import, all at once
+// on every core, for the Loads that follow; a file that fails to parse is
+// left for its Load to report.
+func (l *Loader) Prefetch(paths ...string) {
+	if l.parsed == nil {
+		l.parsed = map[string]*yamlx.Doc{}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var fetch func(path string)
+	fetch = func(path string) {
+		defer wg.Done()
+		mu.Lock()
+		if _, seen := l.parsed[path]; seen {
+			mu.Unlock()
+			return
+		}
+		l.parsed[path] = nil // claimed
+		mu.Unlock()
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		doc, err := yamlx.ParseVault(path, src, l.Vault)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		l.parsed[path] = doc
+		mu.Unlock()
+		for _, m := range importLine.FindAllSubmatch(doc.Src, -1) {
+			wg.Add(1)
+			go fetch(filepath.Join(filepath.Dir(path), string(m[1])))
+		}
+	}
+	for _, p := range paths {
+		wg.Add(1)
+		go fetch(p)
+	}
+	wg.Wait()
 }
 
 // LoadTasks parses a task file for include_tasks at run time.
@@ -57,6 +108,9 @@ func (l *Loader) parseFile(path string, from Pos) *yamlx.Doc {
 		l.add(diag.Errorf(from.File, from.Line, from.Col, "read %s: %v", path, errorText(err)))
 		return nil
 	}
+	if doc := l.parsed[path]; doc != nil && bytes.Equal(doc.Src, src) {
+		return doc
+	}
 	doc, err := yamlx.ParseVault(path, src, l.Vault)
 	if err != nil {
 		if de, ok := err.(*diag.Error); ok {
@@ -66,6 +120,10 @@ func (l *Loader) parseFile(path string, from Pos) *yamlx.Doc {
 		}
 		return nil
 	}
+	if l.parsed == nil {
+		l.parsed = map[string]*yamlx.Doc{}
+	}
+	l.parsed[path] = doc
 	return doc
 }
 
