@@ -91,6 +91,7 @@ type upstream struct {
 	err      error
 	dead     bool
 	attached map[*ssh.ServerConn]bool
+	pending  int // runs waiting to attach: the connection is in use
 	persist  time.Duration
 	lastUsed time.Time
 }
@@ -175,7 +176,8 @@ func (k *Keeper) expire(sock string, mine os.FileInfo) {
 			default:
 				continue // still dialling
 			}
-			if u.dead || len(u.attached) == 0 && u.persist >= 0 && time.Since(u.lastUsed) > u.persist {
+			idle := len(u.attached) == 0 && u.pending == 0
+			if u.dead || idle && u.persist >= 0 && time.Since(u.lastUsed) > u.persist {
 				if u.ssh != nil {
 					u.ssh.Close()
 				}
@@ -261,22 +263,23 @@ func (k *Keeper) attach(a attachment, sc *ssh.ServerConn) (*upstream, error) {
 			u = &upstream{ready: make(chan struct{}), attached: map[*ssh.ServerConn]bool{}, via: a}
 			u.via.Password = ""
 			k.upstreams[key] = u
-			hk := k.hostKeysFor(a.KnownHosts, a.AcceptNew)
-			k.mu.Unlock()
-			k.dial(u, a, hk)
-			k.mu.Lock()
 		}
+		u.pending++
 		k.mu.Unlock()
+		if !ok {
+			k.dial(u, a, k.hostKeysFor(a.KnownHosts, a.AcceptNew))
+		}
 		<-u.ready
 		k.mu.Lock()
-		if u.err != nil {
-			delete(k.upstreams, key)
+		u.pending--
+		if u.err != nil || u.dead {
+			if k.upstreams[key] == u {
+				delete(k.upstreams, key)
+			}
 			k.mu.Unlock()
-			return nil, u.err
-		}
-		if u.dead {
-			delete(k.upstreams, key)
-			k.mu.Unlock()
+			if u.err != nil {
+				return nil, u.err
+			}
 			continue // the host went away since: dial again
 		}
 		u.attached[sc] = true
@@ -337,6 +340,8 @@ func (k *Keeper) detach(u *upstream, sc *ssh.ServerConn) {
 }
 
 func (k *Keeper) hostKeysFor(file string, acceptNew bool) *HostKeys {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	key := fmt.Sprint(file, acceptNew)
 	if hk, ok := k.hostKeys[key]; ok {
 		return hk
