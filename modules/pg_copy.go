@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,9 +23,9 @@ func PgCopy() module.Info {
 	return module.Info{
 		Name: "pg_copy",
 		Doc: "Streams a database (or only its data) from a source server into the target host's server: pg_dump | pg_restore " +
-			"on the target host, no intermediate file; with jobs > 1, a directory-format dump in a temporary folder on the target host " +
-			"restored with as many jobs (a stream cannot be parallel). Reports bytes, seconds and throughput, shows progress on a " +
-			"terminal, and verifies row counts at the end.",
+			"on the target host, no intermediate file, uncompressed; with jobs > 1 the schema and data still stream, and the indexes, " +
+			"constraints and triggers are then built with as many jobs (from one snapshot of the source). Reports bytes, seconds and " +
+			"throughput, shows progress on a terminal, and verifies row counts at the end.",
 		Args: append([]module.Arg{
 			{Name: "source", Type: module.Dict, Required: true, Doc: "the source as the target host reaches it: db, login_host, login_port, login_user, login_password"},
 			{Name: "create", Type: module.Bool, Default: false, Doc: "create the target database when it is absent"},
@@ -33,8 +34,9 @@ func PgCopy() module.Info {
 			{Name: "disable_triggers", Type: module.Bool, Default: false, Doc: "with data_only: disable triggers while loading"},
 			{Name: "clean", Type: module.Bool, Default: false, Doc: "drop objects before recreating them (with if_exists)"},
 			{Name: "single_transaction", Type: module.Bool, Doc: "restore in one transaction, so a failure leaves the target as it was; default true with one job (pg_restore cannot combine it with jobs)"},
-			{Name: "jobs", Type: module.Int, Default: 1, Doc: "parallel dump and restore jobs; above 1 the copy goes through a directory-format dump in work_dir"},
-			{Name: "work_dir", Type: module.String, Default: "/var/tmp", Doc: "with jobs > 1: where the temporary dump folder is made on the target host (removed afterwards)"},
+			{Name: "jobs", Type: module.Int, Default: 1, Doc: "above 1: after the streamed schema and data, build indexes, constraints and triggers with this many jobs"},
+			{Name: "work_dir", Type: module.String, Default: "/var/tmp", Doc: "with jobs > 1: where the small post-data dump is kept on the target host meanwhile (removed afterwards)"},
+			{Name: "compress", Type: module.Int, Default: 0, Doc: "pg_dump's compression level (0-9): the dump never leaves the target host (a pipe, or work_dir with jobs), so by default no CPU goes to compressing it"},
 			{Name: "verify", Type: module.String, Default: "row_counts", Choices: []string{"none", "row_counts"}, Doc: "compare every table's row count with the source afterwards"},
 		}, pgConnArgs()...),
 		Check: checkPgCopy,
@@ -51,6 +53,7 @@ type pgCopyPlan struct {
 	script       string
 	env          map[string]string
 	verify       bool
+	snapshot     bool // the script's dumps share a snapshot the module exports
 }
 
 var pgCopySourceKeys = map[string]bool{"db": true, "login_host": true, "login_port": true, "login_user": true, "login_password": true, "ssl_mode": true}
@@ -75,6 +78,9 @@ func checkPgCopy(args module.Args) error {
 		return &module.ArgError{Arg: "single_transaction", Msg: "pg_copy: single_transaction cannot be used with jobs > 1 (pg_restore runs each job in its own transaction)"}
 	} else if jobs < 0 {
 		return &module.ArgError{Arg: "jobs", Msg: "pg_copy: jobs must be 1 or more"}
+	}
+	if z, _ := args["compress"].(int); z < 0 || z > 9 {
+		return &module.ArgError{Arg: "compress", Msg: "pg_copy: compress must be a level from 0 to 9"}
 	}
 	return nil
 }
@@ -109,20 +115,22 @@ func (pgCopyModule) Plan(ctx context.Context, env *module.Env, args module.Args)
 		srcHost = "127.0.0.1"
 	}
 	jobs := pgCopyJobs(args)
-	dump := []string{"pg_dump", "--no-password",
+	dump := []string{"pg_dump", "--no-password", "--compress=" + strconv.Itoa(args["compress"].(int)),
 		"--host=" + srcHost, "--port=" + strconv.Itoa(src["login_port"].(int)),
 		"--username=" + argString(src, "login_user"), "--dbname=" + argString(src, "db")}
 	restore := []string{"pg_restore", "--no-password", "--exit-on-error", "--no-owner",
 		"--host=" + pgTargetHost(args), "--port=" + strconv.Itoa(args["login_port"].(int)),
 		"--username=" + argString(args, "login_user"), "--dbname=" + argString(args, "db")}
-	for _, f := range []struct{ arg, flag string }{{"schema_only", "--schema-only"}, {"data_only", "--data-only"}} {
-		if argBool(args, f.arg) {
-			dump = append(dump, f.flag)
-			restore = append(restore, f.flag)
+	if argBool(args, "data_only") {
+		dump = append(dump, "--data-only")
+		restore = append(restore, "--data-only")
+		if argBool(args, "disable_triggers") {
+			restore = append(restore, "--disable-triggers")
 		}
 	}
-	if argBool(args, "disable_triggers") {
-		restore = append(restore, "--disable-triggers")
+	if argBool(args, "schema_only") && jobs == 1 {
+		dump = append(dump, "--schema-only")
+		restore = append(restore, "--schema-only")
 	}
 	if argBool(args, "clean") {
 		restore = append(restore, "--clean", "--if-exists")
@@ -130,7 +138,7 @@ func (pgCopyModule) Plan(ctx context.Context, env *module.Env, args module.Args)
 	if _, set := args["single_transaction"]; jobs == 1 && (!set || argBool(args, "single_transaction")) {
 		restore = append(restore, "--single-transaction")
 	}
-	script := pgCopyScript(dump, restore, jobs, argString(args, "work_dir"))
+	script := pgCopyScript(dump, restore, jobs, argString(args, "work_dir"), argBool(args, "schema_only"), argBool(args, "data_only"))
 	cmdEnv := pgCommandEnv(args)
 	cmdEnv["CUTOVER_SOURCE_PASSWORD"] = argString(src, "login_password")
 	cmdEnv["CUTOVER_SOURCE_SSLMODE"] = argString(src, "ssl_mode")
@@ -147,25 +155,55 @@ func (pgCopyModule) Plan(ctx context.Context, env *module.Env, args module.Args)
 	}
 	return &module.Change{Action: module.Invoke, Summary: summary, CheckSkip: "would " + summary,
 		Data: &pgCopyPlan{args: args, source: src, create: !exists, script: script, env: cmdEnv,
-			verify: argString(args, "verify") == "row_counts" && !argBool(args, "schema_only")}}, nil
+			verify:   argString(args, "verify") == "row_counts" && !argBool(args, "schema_only"),
+			snapshot: jobs > 1 && !argBool(args, "data_only")}}, nil
 }
 
 // pgCopyScript is the bash script that copies on the target host. Each
 // side's password comes from the environment, never argv; the script
 // prints "N bytes" on stdout, the size of what went across.
-func pgCopyScript(dump, restore []string, jobs int, workDir string) string {
+//
+// With one job, everything goes in one stream: pg_dump | pg_restore. With
+// more, the schema and the data still stream (nothing is written to disk
+// and loading starts with the first byte), then what comes after the data
+// (indexes, constraints, triggers: most of a restore's CPU) is dumped to a
+// small file in work_dir and restored with that many jobs. Both dumps
+// read the one snapshot the module holds open on the source
+// ($CUTOVER_SNAPSHOT), so they see the same database.
+func pgCopyScript(dump, restore []string, jobs int, workDir string, schemaOnly, dataOnly bool) string {
 	srcEnv := "PGPASSWORD=\"$CUTOVER_SOURCE_PASSWORD\" PGSSLMODE=\"$CUTOVER_SOURCE_SSLMODE\" "
-	if jobs == 1 {
-		// dd in the middle counts the bytes; its report goes to stdout (fd 3).
-		return "set -o pipefail; exec 3>&1; " + srcEnv + conn.Quote(append(dump, "--format=custom")) +
+	// dd in the middle counts the bytes; its report goes to stdout (fd 3).
+	stream := func(dump []string, extra string) string {
+		return srcEnv + conn.Quote(append(dump, "--format=custom")) + extra +
 			" | dd bs=1M iflag=fullblock 2>&3 | " + conn.Quote(restore) + " 3>&-"
 	}
-	j := "--jobs=" + strconv.Itoa(jobs)
-	return "set -e; dir=$(mktemp -d " + conn.Quote([]string{strings.TrimRight(workDir, "/") + "/cutover-copy.XXXXXX"}) + "); " +
+	if jobs == 1 || dataOnly {
+		return "set -o pipefail; exec 3>&1; " + stream(dump, "")
+	}
+	const snapshot = ` --snapshot="$CUTOVER_SNAPSHOT"`
+	first := []string{"--section=pre-data", "--section=data"}
+	if schemaOnly {
+		first = first[:1]
+	}
+	post := append(append([]string{}, dump...), "--section=post-data", "--format=custom")
+	postRestore := append(withoutClean(restore), "--jobs="+strconv.Itoa(jobs))
+	return "set -eo pipefail; exec 3>&1; dir=$(mktemp -d " + conn.Quote([]string{strings.TrimRight(workDir, "/") + "/cutover-copy.XXXXXX"}) + "); " +
 		"trap 'rm -rf \"$dir\"' EXIT; " +
-		srcEnv + conn.Quote(append(dump, "--format=directory", j)) + " --file=\"$dir/dump\"; " +
-		"echo \"$(du -sb \"$dir/dump\" | cut -f1) bytes in the dump folder\"; " +
-		conn.Quote(append(restore, j)) + " \"$dir/dump\""
+		stream(append(append([]string{}, dump...), first...), snapshot) + "; " +
+		srcEnv + conn.Quote(post) + snapshot + ` --file="$dir/post-data"; ` +
+		conn.Quote(postRestore) + ` "$dir/post-data"`
+}
+
+// withoutClean drops --clean and --if-exists: the first restore already
+// dropped what existed.
+func withoutClean(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if a != "--clean" && a != "--if-exists" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 var copiedBytes = regexp.MustCompile(`(?m)^(\d+) bytes `)
@@ -182,9 +220,30 @@ func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.C
 			return nil, err
 		}
 	}
+	env := p.env
+	if p.snapshot {
+		// The dumps of a copy with jobs read one snapshot, exported by a
+		// transaction held open on the source until they are done.
+		src, err := pgConnect(ctx, h, p.source)
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+		defer src.Close(context.WithoutCancel(ctx))
+		tx, err := src.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return nil, fmt.Errorf("source snapshot: %w", err)
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only
+		var id string
+		if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&id); err != nil {
+			return nil, fmt.Errorf("source snapshot: %w", err)
+		}
+		env = maps.Clone(env)
+		env["CUTOVER_SNAPSHOT"] = id
+	}
 	start := time.Now()
 	stopWatching := pgCopyWatch(ctx, h, p.args, size, start)
-	res, err := h.Run(ctx, module.Command{Argv: []string{"bash", "-c", p.script}, Env: p.env})
+	res, err := h.Run(ctx, module.Command{Argv: []string{"bash", "-c", p.script}, Env: env})
 	stopWatching()
 	if err != nil {
 		return nil, fmt.Errorf("pg_copy: %w", err)
@@ -210,11 +269,19 @@ func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.C
 		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		want, err := pgCountRows(ctx, h, p.source, tables)
-		if err != nil {
-			return nil, fmt.Errorf("verify: source counts: %w", err)
-		}
+		// Both sides count at once: they are different servers.
+		var want map[pgTable]int64
+		var wantErr error
+		counted := make(chan struct{})
+		go func() {
+			defer close(counted)
+			want, wantErr = pgCountRows(ctx, h, p.source, tables)
+		}()
 		got, err := pgCountRows(ctx, h, p.args, tables)
+		<-counted
+		if wantErr != nil {
+			return nil, fmt.Errorf("verify: source counts: %w", wantErr)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("verify: copied counts: %w", err)
 		}

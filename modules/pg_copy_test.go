@@ -98,14 +98,14 @@ func TestPgCopyStreamsAndVerifies(t *testing.T) {
 
 // The runbook's copy: from the old host's server (the machine's, trust)
 // into the new host's (a cluster of its own, SCRAM passwords), streamed
-// or through a directory-format dump with jobs.
+// or with jobs (streamed schema and data, post-data built by 3 jobs).
 func TestPgCopyOldHostToNewHost(t *testing.T) {
 	newHost := newCluster(t)
 	src, srcConn := dumpDatabase(t, dumpSeed...)
 	for _, tc := range []struct {
 		name string
 		jobs int
-	}{{"stream", 1}, {"directory with jobs", 3}} {
+	}{{"stream", 1}, {"jobs", 3}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := pgqUniqueName("cutover_copy_")
 			work := t.TempDir()
@@ -199,6 +199,7 @@ func TestPgCopyArgumentsChecked(t *testing.T) {
 		{"db": "x", "source": map[string]any{"db": "y"}, "schema_only": true, "data_only": true},
 		{"db": "x", "source": map[string]any{"db": "y"}, "disable_triggers": true},
 		{"db": "x", "source": map[string]any{"db": "y"}, "jobs": 4, "single_transaction": true},
+		{"db": "x", "source": map[string]any{"db": "y"}, "compress": 10},
 	} {
 		info := PgCopy()
 		args, errs := info.Decode(raw, false)
