@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 
@@ -65,6 +66,10 @@ reuses it. Set ANSIBLE_SSH_ARGS without ControlPersist, or with
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Long-lived, unlike a run (see main): the default GC pace.
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(100)
+			}
 			return asFailure((&conn.Keeper{Dir: dir}).Serve())
 		},
 	}
