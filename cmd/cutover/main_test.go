@@ -16,25 +16,25 @@ var update = flag.Bool("update", false, "rewrite golden outputs in testdata/scri
 
 // TestMain lets testscript run this binary as the "cutover" command. The
 // tests' runs keep their connections in a control folder of their own,
-// whose keeper is stopped when they end.
+// whose keeper is stopped when they end (test binaries this one starts as
+// helpers share the folder).
 func TestMain(m *testing.M) {
-	commands := map[string]func() int{
-		"cutover": func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) },
+	commands := map[string]func(){
+		"cutover": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		// cutover-rc runs cutover, then prints its exit code on stderr and
 		// succeeds, so scripts can assert the exact code.
-		"cutover-rc": func() int {
+		"cutover-rc": func() {
 			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 			fmt.Fprintf(os.Stderr, "exit code %d\n", code)
-			return 0
+			os.Exit(0)
 		},
 	}
-	if _, ok := commands[filepath.Base(os.Args[0])]; ok {
-		os.Exit(testscript.RunMain(m, commands))
+	if _, isCommand := commands[filepath.Base(os.Args[0])]; isCommand {
+		testscript.Main(m, commands)
 	}
-	// Test binaries this one starts as helpers share its folder.
 	if dir := os.Getenv("CUTOVER_TEST_CONTROL_DIR"); dir != "" {
 		os.Setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", dir)
-		os.Exit(testscript.RunMain(m, commands))
+		testscript.Main(m, commands)
 	}
 	dir, err := os.MkdirTemp("", "cutover-test-cp")
 	if err != nil {
@@ -42,10 +42,21 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", dir)
 	os.Setenv("CUTOVER_TEST_CONTROL_DIR", dir)
-	code := testscript.RunMain(m, commands)
-	conn.StopKeeper(dir)
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testscript.Main(withKeeperStopped{m, dir}, commands)
+}
+
+// withKeeperStopped runs the tests, then stops the keeper of their control
+// folder and removes it (testscript.Main exits the process itself).
+type withKeeperStopped struct {
+	m   *testing.M
+	dir string
+}
+
+func (w withKeeperStopped) Run() int {
+	code := w.m.Run()
+	conn.StopKeeper(w.dir)
+	os.RemoveAll(w.dir)
+	return code
 }
 
 // TestScripts runs the CLI scenarios in testdata/script: each file holds a
