@@ -121,6 +121,16 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 	if err != nil {
 		return reportLoadErrors(stderr, err)
 	}
+	// The inventory loads while the playbooks parse: neither needs the other.
+	type loadedInventory struct {
+		inv *inventory.Inventory
+		err error
+	}
+	invLoaded := make(chan loadedInventory, 1)
+	go func() {
+		inv, err := inventory.LoadVault(f.inventories, opener)
+		invLoaded <- loadedInventory{inv, err}
+	}()
 	loader := &playbook.Loader{Registry: reg, Vault: opener}
 	var books []*playbook.Playbook
 	var all diag.List
@@ -137,7 +147,8 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 		}
 		books = append(books, pb)
 	}
-	inv, err := inventory.LoadVault(f.inventories, opener)
+	loaded := <-invLoaded
+	inv, err := loaded.inv, loaded.err
 	if err != nil {
 		return reportLoadErrors(stderr, err)
 	}
