@@ -45,6 +45,15 @@ func keeper(dir string) *conn.Keep {
 		}
 		cmd := exec.Command(exe, "keeper", "serve", "--dir", dir)
 		cmd.Args[0] = "cutover"
+		// The keeper outlives the run: it keeps none of the run's
+		// environment (a secret may be there), only what a Go program
+		// and its ssh-agent lookups need.
+		cmd.Env = []string{}
+		for _, name := range []string{"PATH", "HOME", "USER", "TMPDIR", "GOGC", "GOMAXPROCS", "GODEBUG", "GOTRACEBACK", "GOCOVERDIR"} {
+			if v, ok := os.LookupEnv(name); ok {
+				cmd.Env = append(cmd.Env, name+"="+v)
+			}
+		}
 		return cmd
 	}}
 }

@@ -38,6 +38,8 @@ const (
 	attachRequest = "attach@cutover"
 	stopRequest   = "stop@cutover"
 	listRequest   = "list@cutover"
+	// handshakeTimeout bounds the local handshake with the keeper.
+	handshakeTimeout = 10 * time.Second
 )
 
 // attachment is what a run sends to attach: SSHConfig, as JSON, over the
@@ -81,6 +83,7 @@ type Keeper struct {
 	hostKeys  map[string]*HostKeys
 	stop      chan struct{}
 	stopOnce  sync.Once
+	listener  net.Listener
 }
 
 // upstream is one kept connection and the runs attached to it.
@@ -91,16 +94,28 @@ type upstream struct {
 	err      error
 	dead     bool
 	attached map[*ssh.ServerConn]bool
-	pending  int // runs waiting to attach: the connection is in use
+	pending  int           // runs waiting to attach: the connection is in use
+	sessions chan struct{} // open session channels, at most maxSessions+1 (SFTP)
 	persist  time.Duration
 	lastUsed time.Time
 }
 
 // Serve listens on the control folder's socket until the keeper holds no
-// connection and serves no run, or until it is stopped.
+// connection and serves no run, or until it is stopped. One keeper serves
+// a folder: a second one returns an error at once.
 func (k *Keeper) Serve() error {
 	if err := checkControlDir(k.Dir); err != nil {
 		return err
+	}
+	// The serving lock, held for the keeper's life, so no second keeper
+	// ever removes this one's socket.
+	lock, err := os.OpenFile(filepath.Join(k.Dir, "keeper.serving"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("a keeper already serves %s", k.Dir)
 	}
 	k.upstreams, k.hostKeys, k.stop = map[string]*upstream{}, map[string]*HostKeys{}, make(chan struct{})
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -114,21 +129,21 @@ func (k *Keeper) Serve() error {
 	config := &ssh.ServerConfig{NoClientAuth: true}
 	config.AddHostKey(signer)
 	sock := KeeperSocket(k.Dir)
-	os.Remove(sock) // a keeper that died left it; the caller holds the lock
+	os.Remove(sock) // a keeper that died left it
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	st, err := os.Stat(sock)
+	// The socket is removed below only while it is still this keeper's:
+	// a folder deleted and made again may hold another keeper's by now.
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	mine, err := os.Stat(sock)
 	if err != nil {
+		l.Close()
 		return err
 	}
-	go k.expire(sock, st)
-	go func() {
-		<-k.stop
-		l.Close()
-	}()
+	k.listener = l
+	go k.expire(sock, mine)
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -143,6 +158,10 @@ func (k *Keeper) Serve() error {
 		k.mu.Unlock()
 		go k.serveClient(c, config)
 	}
+	<-k.stop
+	if st, err := os.Stat(sock); err == nil && os.SameFile(st, mine) {
+		os.Remove(sock)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, u := range k.upstreams {
@@ -154,20 +173,22 @@ func (k *Keeper) Serve() error {
 }
 
 // expire closes connections unused for their persist time, and stops the
-// keeper when nothing is left, or when its socket was removed or
-// replaced (its folder deleted, another keeper started).
+// keeper when nothing is left. When its socket was removed or replaced
+// (its folder deleted), it takes no new run and stops once the runs it
+// serves are done.
 func (k *Keeper) expire(sock string, mine os.FileInfo) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	orphaned := false
 	for {
 		select {
 		case <-k.stop:
 			return
 		case <-t.C:
 		}
-		if st, err := os.Stat(sock); err != nil || !os.SameFile(st, mine) {
-			k.shutdown()
-			return
+		if st, err := os.Stat(sock); !orphaned && (err != nil || !os.SameFile(st, mine)) {
+			orphaned = true
+			k.listener.Close()
 		}
 		k.mu.Lock()
 		for key, u := range k.upstreams {
@@ -184,16 +205,21 @@ func (k *Keeper) expire(sock string, mine os.FileInfo) {
 				delete(k.upstreams, key)
 			}
 		}
-		empty := len(k.upstreams) == 0 && k.clients == 0
+		done := k.clients == 0 && (orphaned || len(k.upstreams) == 0)
 		k.mu.Unlock()
-		if empty {
+		if done {
 			k.shutdown()
 			return
 		}
 	}
 }
 
-func (k *Keeper) shutdown() { k.stopOnce.Do(func() { close(k.stop) }) }
+func (k *Keeper) shutdown() {
+	k.stopOnce.Do(func() {
+		close(k.stop)
+		k.listener.Close()
+	})
+}
 
 // serveClient serves one run's connection to one host.
 func (k *Keeper) serveClient(c net.Conn, config *ssh.ServerConfig) {
@@ -203,10 +229,12 @@ func (k *Keeper) serveClient(c net.Conn, config *ssh.ServerConfig) {
 		k.mu.Unlock()
 	}()
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(handshakeTimeout)) // a run that never finishes its handshake holds nothing
 	sc, chans, reqs, err := ssh.NewServerConn(c, config)
 	if err != nil {
 		return
 	}
+	c.SetDeadline(time.Time{})
 	defer sc.Close()
 	// The run's first request attaches it; channels wait for that.
 	var up *upstream
@@ -249,18 +277,19 @@ func (k *Keeper) serveClient(c net.Conn, config *ssh.ServerConfig) {
 	defer k.detach(up, sc)
 	go ssh.DiscardRequests(reqs)
 	for nc := range chans {
-		go splice(nc, up.ssh.client.Client, sc)
+		go splice(nc, up, sc)
 	}
 }
 
 // attach finds or dials the connection a run asks for.
 func (k *Keeper) attach(a attachment, sc *ssh.ServerConn) (*upstream, error) {
 	key := a.key()
-	for {
+	for try := 1; ; try++ {
 		k.mu.Lock()
 		u, ok := k.upstreams[key]
 		if !ok {
-			u = &upstream{ready: make(chan struct{}), attached: map[*ssh.ServerConn]bool{}, via: a}
+			u = &upstream{ready: make(chan struct{}), attached: map[*ssh.ServerConn]bool{}, via: a,
+				sessions: make(chan struct{}, maxSessions+1)}
 			u.via.Password = ""
 			k.upstreams[key] = u
 		}
@@ -280,6 +309,9 @@ func (k *Keeper) attach(a attachment, sc *ssh.ServerConn) (*upstream, error) {
 			if u.err != nil {
 				return nil, u.err
 			}
+			if try == 3 {
+				return nil, fmt.Errorf("%w: %s: the connection was lost right after each of 3 logins", ErrUnreachable, a.Name)
+			}
 			continue // the host went away since: dial again
 		}
 		u.attached[sc] = true
@@ -292,15 +324,18 @@ func (k *Keeper) attach(a attachment, sc *ssh.ServerConn) (*upstream, error) {
 func (k *Keeper) dial(u *upstream, a attachment, hk *HostKeys) {
 	cfg := a.config()
 	cfg.HostKeys = hk
-	u.ssh, u.err = DialSSH(context.Background(), cfg)
+	s, err := DialSSH(context.Background(), cfg)
+	k.mu.Lock()
+	u.ssh, u.err = s, err
+	k.mu.Unlock()
 	close(u.ready)
-	if u.err != nil {
+	if err != nil {
 		return
 	}
 	// When the host goes, every run on it loses its connection too, as
 	// it would have on a connection of its own.
 	go func() {
-		u.ssh.client.Wait()
+		s.client.Wait()
 		k.mu.Lock()
 		u.dead = true
 		runs := make([]*ssh.ServerConn, 0, len(u.attached))
@@ -355,8 +390,14 @@ func (k *Keeper) hostKeysFor(file string, acceptNew bool) *HostKeys {
 // both ways: data, stderr, and requests (exec, subsystem, signals one
 // way; exit-status the other). The run's side closes only after all the
 // host's output has reached it.
-func splice(nc ssh.NewChannel, host ssh.Conn, run *ssh.ServerConn) {
-	up, upReqs, err := host.OpenChannel(nc.ChannelType(), nc.ExtraData())
+func splice(nc ssh.NewChannel, u *upstream, run *ssh.ServerConn) {
+	if nc.ChannelType() == "session" {
+		// Runs sharing the connection share sshd's MaxSessions too: the
+		// keeper queues sessions beyond it (each run bounds its own).
+		u.sessions <- struct{}{}
+		defer func() { <-u.sessions }()
+	}
+	up, upReqs, err := u.ssh.client.OpenChannel(nc.ChannelType(), nc.ExtraData())
 	if err != nil {
 		var oc *ssh.OpenChannelError
 		if errors.As(err, &oc) {
@@ -369,6 +410,7 @@ func splice(nc ssh.NewChannel, host ssh.Conn, run *ssh.ServerConn) {
 	}
 	down, downReqs, err := nc.Accept()
 	if err != nil {
+		go ssh.DiscardRequests(upReqs)
 		up.Close()
 		return
 	}

@@ -244,6 +244,7 @@ func TestControlPersist(t *testing.T) {
 		{[]string{"-oControlMaster=yes -o 'ControlPersist 1h30m'"}, 90 * time.Minute, true, ""},
 		{[]string{"-o controlmaster=auto -o controlpersist=yes"}, conn.Forever, true, ""},
 		{[]string{"-o ControlMaster=auto -o ControlPersist=120"}, 2 * time.Minute, true, ""},
+		{[]string{"-o ControlMaster=auto -o ControlPersist=0s"}, conn.Forever, true, ""},
 		// ssh takes the first value of an option: ssh_args before the rest.
 		{[]string{conn.DefaultSSHArgs, "-o ControlPersist=no"}, time.Minute, true, ""},
 		{[]string{"-o ControlMaster=auto", "", "-o ControlPersist=5m"}, 5 * time.Minute, true, ""},
@@ -259,6 +260,90 @@ func TestControlPersist(t *testing.T) {
 		}
 		if err != nil || persist != tc.persist || keep != tc.keep {
 			t.Errorf("%q: %v %v %v, want %v %v", tc.args, persist, keep, err, tc.persist, tc.keep)
+		}
+	}
+}
+
+// TestKeeperOneServesAFolder: a second keeper for the same folder refuses
+// to start and leaves the first one's socket alone.
+func TestKeeperOneServesAFolder(t *testing.T) {
+	lab := sshlab.Start(t, 35, "finance")
+	h := lab.Hosts[0]
+	kp := newKeep(t, time.Minute)
+	if _, err := keptDial(t, kp, lab, h, "root", ""); err != nil {
+		t.Fatal(err)
+	}
+	err := (&conn.Keeper{Dir: kp.Dir}).Serve()
+	if err == nil || !strings.Contains(err.Error(), "already serves") {
+		t.Fatalf("a second keeper: %v", err)
+	}
+	c, err := keptDial(t, kp, lab, h, "root", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, module.Command{Argv: []string{"true"}})
+	if n := h.Connections(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// TestKeeperFolderRemoved: a run attached when the control folder goes
+// keeps its connection to the end; the next run starts a new keeper.
+func TestKeeperFolderRemoved(t *testing.T) {
+	lab := sshlab.Start(t, 35, "finance")
+	h := lab.Hosts[0]
+	kp := newKeep(t, time.Minute)
+	c, err := keptDial(t, kp, lab, h, "root", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(kp.Dir)
+	time.Sleep(time.Second) // the keeper notices within a quarter of that
+	if got := run(t, c, module.Command{Argv: []string{"echo", "still"}}); got != "still\n" {
+		t.Errorf("the attached run after the folder went: %q", got)
+	}
+	c.Close()
+	c, err = keptDial(t, kp, lab, h, "root", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, module.Command{Argv: []string{"true"}})
+	if _, err := os.Stat(conn.KeeperSocket(kp.Dir)); err != nil {
+		t.Errorf("no new keeper: %v", err)
+	}
+}
+
+// TestKeeperRunsShareMaxSessions: two runs on one kept connection, each
+// with as many sessions at once as a run allows, stay within sshd's
+// MaxSessions (10): the keeper queues the excess instead of sshd refusing
+// it.
+func TestKeeperRunsShareMaxSessions(t *testing.T) {
+	lab := sshlab.Start(t, 35, "finance")
+	h := lab.Hosts[0]
+	kp := newKeep(t, time.Minute)
+	var runs []*conn.SSH
+	for range 2 {
+		c, err := keptDial(t, kp, lab, h, "root", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ReadFile(context.Background(), "/etc/hostname") // each run's SFTP holds a session
+		runs = append(runs, c)
+	}
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			// Longer than a run's own retry window (about a second).
+			res, err := runs[i%2].Run(context.Background(), module.Command{Argv: []string{"sleep", "1.5"}})
+			if err == nil && res.RC != 0 {
+				err = errors.New(string(res.Stderr))
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -37,6 +37,7 @@ func (kp *Keep) Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 	if err != nil {
 		return nil, err
 	}
+	kp.Dir = absPath(kp.Dir) // the keeper runs in /
 	c, err := kp.connect(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %v", ErrNoKeeper, kp.Dir, err)
@@ -72,18 +73,22 @@ func (kp *Keep) Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		return nil, ctx.Err()
 	case r = <-replied:
 	}
-	if r.err != nil || !r.ok {
+	if r.err != nil {
+		// The keeper went away, not the host: the caller connects itself.
 		client.Close()
-		return nil, attachError(cfg.Name, r.msg, r.err)
+		return nil, fmt.Errorf("%w in %s: %v", ErrNoKeeper, kp.Dir, r.err)
 	}
-	return &SSH{name: cfg.Name, client: &goph.Client{Client: client}, done: make(chan struct{}), slots: make(chan struct{}, maxSessions)}, nil
+	if !r.ok {
+		client.Close()
+		return nil, attachError(r.msg)
+	}
+	s := &SSH{name: cfg.Name, client: &goph.Client{Client: client}, done: make(chan struct{}), slots: make(chan struct{}, maxSessions)}
+	go s.keepalive(15 * time.Second) // a keeper that stops answering fails the run instead of hanging it
+	return s, nil
 }
 
 // attachError rebuilds the keeper's refusal with its kind.
-func attachError(name string, msg []byte, err error) error {
-	if err != nil {
-		return fmt.Errorf("%w: %s: the connection keeper: %v", ErrUnreachable, name, err)
-	}
+func attachError(msg []byte) error {
 	kind, text, _ := strings.Cut(string(msg), "\x00")
 	if kind == "hostkey" {
 		return &keptError{kind: ErrHostKey, msg: text}
@@ -101,11 +106,15 @@ func (e *keptError) Error() string { return e.msg }
 func (e *keptError) Unwrap() error { return e.kind }
 
 // connect reaches the keeper's socket, starting a keeper under the
-// folder's lock when none answers.
+// folder's lock when none listens there. Nothing in it waits more than
+// keeperWait.
 func (kp *Keep) connect(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, keeperWait)
+	defer cancel()
 	sock := KeeperSocket(kp.Dir)
-	if c, err := dialKeeper(sock); err == nil {
-		return c, nil
+	c, err := dialKeeper(sock)
+	if err == nil || !noKeeperListens(err) {
+		return c, err // a busy keeper is not replaced
 	}
 	if err := checkControlDir(kp.Dir); err != nil {
 		return nil, err
@@ -115,12 +124,14 @@ func (kp *Keep) connect(ctx context.Context) (net.Conn, error) {
 		return nil, err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, err
+	for syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if err := sleep(ctx, 5*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("waiting for another run to start the keeper: %w", err)
+		}
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if c, err := dialKeeper(sock); err == nil {
-		return c, nil // another run started one meanwhile
+	if c, err := dialKeeper(sock); err == nil || !noKeeperListens(err) {
+		return c, err // another run started one meanwhile
 	}
 	cmd := kp.Command(kp.Dir)
 	cmd.Dir = "/"                                        // holds no folder of the run's busy
@@ -148,14 +159,34 @@ func (kp *Keep) connect(ctx context.Context) (net.Conn, error) {
 			log, _ := os.ReadFile(logf.Name())
 			return nil, fmt.Errorf("it exited: %s", strings.TrimSpace(string(log)))
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("it did not listen: %w", ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
 
+// keeperWait bounds starting and reaching the keeper.
+const keeperWait = 10 * time.Second
+
+// noKeeperListens tells a socket nobody listens on (a keeper may be
+// started) from a keeper that is there but busy.
+func noKeeperListens(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
 // keeperClient speaks SSH to the keeper over its socket.
 func keeperClient(c net.Conn) (*ssh.Client, error) {
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	defer c.SetDeadline(time.Time{})
 	sc, chans, reqs, err := ssh.NewClientConn(c, "keeper", &ssh.ClientConfig{
 		User: "cutover",
 		// The socket sits in a 0700 folder of this user, and the keeper

@@ -66,6 +66,9 @@ func ControlPersist(argLines ...string) (persist time.Duration, ok bool, err err
 	if err != nil {
 		return 0, false, fmt.Errorf("ControlPersist=%s: %v", value, err)
 	}
+	if d == 0 {
+		return Forever, true, nil // "0s" is 0, as in ssh
+	}
 	return d, true, nil
 }
 

@@ -78,7 +78,8 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := authMethods(cfg)
+	auth, closeAgent, err := authMethods(cfg)
+	defer closeAgent()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, cfg.Name, err)
 	}
@@ -168,13 +169,16 @@ func unwrapHostKey(err error) error {
 	return fmt.Errorf("%w%s", ErrHostKey, msg)
 }
 
-func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, error) {
+// authMethods returns the ways to log in, and what to close once the
+// handshake is over (the ssh-agent connection).
+func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, func(), error) {
 	var methods []ssh.AuthMethod
+	done := func() {}
 	var signers []ssh.Signer
 	for _, f := range cfg.KeyFiles {
 		s, err := goph.GetSigner(f, "")
 		if err != nil {
-			return nil, fmt.Errorf("private key %s: %v", f, err)
+			return nil, done, fmt.Errorf("private key %s: %v", f, err)
 		}
 		signers = append(signers, s)
 	}
@@ -185,6 +189,7 @@ func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, error) {
 		}
 		if c, err := net.Dial("unix", sock); sock != "" && err == nil {
 			methods = append(methods, ssh.PublicKeysCallback(agent.NewClient(c).Signers))
+			done = func() { c.Close() }
 		}
 	}
 	if len(signers) > 0 {
@@ -194,9 +199,9 @@ func authMethods(cfg SSHConfig) ([]ssh.AuthMethod, error) {
 		methods = append(methods, goph.Password(cfg.Password)...)
 	}
 	if len(methods) == 0 {
-		return nil, errors.New("no way to authenticate: give a private key, a password, or run an ssh-agent")
+		return nil, done, errors.New("no way to authenticate: give a private key, a password, or run an ssh-agent")
 	}
-	return methods, nil
+	return methods, done, nil
 }
 
 // Name returns the inventory hostname.
