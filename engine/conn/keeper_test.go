@@ -146,9 +146,10 @@ func waitGone(t *testing.T, sock string) {
 	t.Fatalf("%s still there: the keeper did not exit", sock)
 }
 
-// TestKeeperHostGoesAway: a host that dies under a run fails that run as
-// unreachable; when it is back, the next run connects to it anew.
-func TestKeeperHostGoesAway(t *testing.T) {
+// keptFinance starts a one-host lab and a keeper, and attaches a run to
+// the host as root.
+func keptFinance(t *testing.T) (*sshlab.Lab, *sshlab.Host, *conn.Keep, *conn.SSH) {
+	t.Helper()
 	lab := sshlab.Start(t, 35, "finance")
 	h := lab.Hosts[0]
 	kp := newKeep(t, time.Minute)
@@ -156,6 +157,13 @@ func TestKeeperHostGoesAway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return lab, h, kp, c
+}
+
+// TestKeeperHostGoesAway: a host that dies under a run fails that run as
+// unreachable; when it is back, the next run connects to it anew.
+func TestKeeperHostGoesAway(t *testing.T) {
+	lab, h, kp, c := keptFinance(t)
 	run(t, c, module.Command{Argv: []string{"true"}})
 	h.Kill()
 	if _, err := c.Run(context.Background(), module.Command{Argv: []string{"true"}}); !errors.Is(err, conn.ErrUnreachable) {
@@ -167,7 +175,7 @@ func TestKeeperHostGoesAway(t *testing.T) {
 	if err := h.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c, err = keptDial(t, kp, lab, h, "root", "")
+	c, err := keptDial(t, kp, lab, h, "root", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,20 +298,14 @@ func TestKeeperOneServesAFolder(t *testing.T) {
 // TestKeeperFolderRemoved: a run attached when the control folder goes
 // keeps its connection to the end; the next run starts a new keeper.
 func TestKeeperFolderRemoved(t *testing.T) {
-	lab := sshlab.Start(t, 35, "finance")
-	h := lab.Hosts[0]
-	kp := newKeep(t, time.Minute)
-	c, err := keptDial(t, kp, lab, h, "root", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lab, h, kp, c := keptFinance(t)
 	os.RemoveAll(kp.Dir)
 	time.Sleep(time.Second) // the keeper notices within a quarter of that
 	if got := run(t, c, module.Command{Argv: []string{"echo", "still"}}); got != "still\n" {
 		t.Errorf("the attached run after the folder went: %q", got)
 	}
 	c.Close()
-	c, err = keptDial(t, kp, lab, h, "root", "")
+	c, err := keptDial(t, kp, lab, h, "root", "")
 	if err != nil {
 		t.Fatal(err)
 	}
