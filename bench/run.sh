@@ -85,9 +85,10 @@ keeper_rss=$(ps -o rss= -C cutover | sort -n | tail -1)
 mkdir -p "$lab/library"
 for m in $(bin/cutover doc | awk '{print $1}'); do echo "# stub for --syntax-check" > "$lab/library/$m.py"; done
 books="playbooks/before-downtime.yml playbooks/during-downtime.yml playbooks/after-downtime.yml"
+syntax_args="-i inventory/lab.yml --vault-password-file inventory/lab.vault-password --syntax-check $books" # the same for both
 hyperfine -w 1 -r "$runs" --export-markdown "$lab/syntax.md" --export-json "$lab/syntax.json" \
-  -n "ansible-playbook --syntax-check" "ANSIBLE_LIBRARY=$lab/library ansible-playbook -i inventory/lab.yml --syntax-check $books" \
-  -n "cutover run --syntax-check" "bin/cutover run -i inventory/lab.yml --vault-password-file inventory/lab.vault-password --syntax-check $books"
+  -n "ansible-playbook --syntax-check" "ANSIBLE_LIBRARY=$lab/library ansible-playbook $syntax_args" \
+  -n "cutover run --syntax-check" "bin/cutover run $syntax_args"
 
 out=bench/RESULTS.md
 {
