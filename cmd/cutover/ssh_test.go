@@ -55,15 +55,25 @@ func TestSevenHostsOneConnectionEach(t *testing.T) {
 	dir := t.TempDir()
 	inv, book := writeLab(t, lab, dir)
 	roots := map[string]string{}
+	openFolder := filepath.Join(dir, "open-cp")
+	os.Mkdir(openFolder, 0o755)
 	for _, tc := range []struct {
 		name, forks, sshArgs string
+		controlDir           string // "": the tests' own
 		connections          int
+		warning              string
 	}{
-		{"forks10", "10", conn.DefaultSSHArgs, 1},
-		{"forks1", "1", conn.DefaultSSHArgs, 0},
-		{"unkept", "1", "-C", 1},
+		{"forks10", "10", conn.DefaultSSHArgs, "", 1, ""},
+		{"forks1", "1", conn.DefaultSSHArgs, "", 0, ""},
+		{"unkept", "1", "-C", "", 1, ""},
+		// A control folder others may enter: no keeper, a warning, and
+		// the run connects by itself.
+		{"open-folder", "1", conn.DefaultSSHArgs, openFolder, 1, "must be 0700); connecting without it"},
 	} {
 		t.Setenv("ANSIBLE_SSH_ARGS", tc.sshArgs)
+		if tc.controlDir != "" {
+			t.Setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", tc.controlDir)
+		}
 		root := filepath.Join(dir, tc.name)
 		os.MkdirAll(root, 0o755)
 		os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
@@ -74,6 +84,9 @@ func TestSevenHostsOneConnectionEach(t *testing.T) {
 		res := runCommand(t, dir, bin, "run", "-i", inv, book, "-e", "root="+root, "--forks", tc.forks)
 		if res.code != 0 {
 			t.Fatalf("%s: exit %d\n%s%s", tc.name, res.code, res.stdout, res.stderr)
+		}
+		if tc.warning != "" && strings.Count(res.stderr, tc.warning) != 1 || tc.warning == "" && res.stderr != "" {
+			t.Errorf("%s: stderr %q, want one warning %q", tc.name, res.stderr, tc.warning)
 		}
 		for host, counts := range recaps(res.stdout) {
 			if counts != "ok=11 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0" {
@@ -87,7 +100,7 @@ func TestSevenHostsOneConnectionEach(t *testing.T) {
 		}
 		roots[tc.name] = root
 	}
-	for _, other := range []string{"forks1", "unkept"} {
+	for _, other := range []string{"forks1", "unkept", "open-folder"} {
 		if d := diffTrees(snapshot(t, roots["forks10"]), snapshot(t, roots[other])); len(d) > 0 {
 			t.Errorf("forks10 and %s differ:\n  %s", other, strings.Join(d, "\n  "))
 		}
