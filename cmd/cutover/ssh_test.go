@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -55,6 +56,7 @@ func TestSevenHostsOneConnectionEach(t *testing.T) {
 	dir := t.TempDir()
 	inv, book := writeLab(t, lab, dir)
 	roots := map[string]string{}
+	testsControlDir := os.Getenv("ANSIBLE_SSH_CONTROL_PATH_DIR")
 	openFolder := filepath.Join(dir, "open-cp")
 	os.Mkdir(openFolder, 0o755)
 	for _, tc := range []struct {
@@ -71,9 +73,7 @@ func TestSevenHostsOneConnectionEach(t *testing.T) {
 		{"open-folder", "1", conn.DefaultSSHArgs, openFolder, 1, "must be 0700); connecting without it"},
 	} {
 		t.Setenv("ANSIBLE_SSH_ARGS", tc.sshArgs)
-		if tc.controlDir != "" {
-			t.Setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", tc.controlDir)
-		}
+		t.Setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", cmp.Or(tc.controlDir, testsControlDir))
 		root := filepath.Join(dir, tc.name)
 		os.MkdirAll(root, 0o755)
 		os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
@@ -105,7 +105,7 @@ func TestSevenHostsOneConnectionEach(t *testing.T) {
 			t.Errorf("forks10 and %s differ:\n  %s", other, strings.Join(d, "\n  "))
 		}
 	}
-	res := runCommand(t, dir, bin, "keeper", "status")
+	res := runCommand(t, dir, bin, "keeper", "status", "--dir", testsControlDir)
 	for _, h := range lab.Hosts {
 		if !strings.Contains(res.stdout, fmt.Sprintf("root@%s:2222", h.Addr)) {
 			t.Errorf("keeper status does not list %s:\n%s", h.Name, res.stdout)
