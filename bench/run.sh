@@ -94,6 +94,8 @@ out=bench/RESULTS.md
 {
   echo "## $hosts hosts x $tasks tasks ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r))"
   echo
+  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(. /etc/os-release; echo "$PRETTY_NAME"), OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2), $(ansible --version | head -1)."
+  echo
   cat "$lab/results.md"
   echo
   python3 - "$lab/results.json" <<'PY'
