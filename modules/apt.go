@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -52,7 +52,7 @@ func Apt() module.Info {
 
 type aptModule struct{}
 
-var aptPackageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$`)
+var aptPackageName = lazyre.New(`^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$`)
 
 // aptPackage is one requested package.
 type aptPackage struct{ name, version string } // version "" unless pinned
@@ -266,7 +266,7 @@ func aptCandidates(ctx context.Context, h module.Host, pkgs []aptPackage) (map[s
 	return out, nil
 }
 
-var aptSimLine = regexp.MustCompile(`^(Inst|Remv) (\S+)(?: \[([^\]]+)\])?(?: \((\S+))?`)
+var aptSimLine = lazyre.New(`^(Inst|Remv) (\S+)(?: \[([^\]]+)\])?(?: \((\S+))?`)
 
 // aptSimulate asks apt-get -s what it would install, upgrade or remove.
 func aptSimulate(ctx context.Context, h module.Host, verb string, todo []aptPackage) ([]aptChange, error) {

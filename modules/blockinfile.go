@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -38,7 +39,7 @@ type blockInFileModule struct{}
 
 // multilineFlag matches a leading inline flag group that turns MULTILINE
 // on, which makes Ansible search the whole file rather than line by line.
-var multilineFlag = regexp.MustCompile(`^\(\?[aiLmsux]*m[aiLmsux]*\)`)
+var multilineFlag = lazyre.New(`^\(\?[aiLmsux]*m[aiLmsux]*\)`)
 
 func (blockInFileModule) Plan(ctx context.Context, env *module.Env, args module.Args) (*module.Change, error) {
 	p := argString(args, "path")

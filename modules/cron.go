@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -217,7 +217,7 @@ func (cronModule) Plan(ctx context.Context, env *module.Env, args module.Args) (
 
 // cronFileName is what Ansible recommends for a cron file's name (cron
 // ignores files in /etc/cron.d with other characters, such as a dot).
-var cronFileName = regexp.MustCompile(`(?i)^[A-Z0-9_-]+$`)
+var cronFileName = lazyre.New(`(?i)^[A-Z0-9_-]+$`)
 
 // removeCronFilePlan deletes a cron file whose last job went, as Ansible
 // does; its result holds only cron_file and state.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/engine/conn"
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -206,7 +206,7 @@ func withoutClean(args []string) []string {
 	return out
 }
 
-var copiedBytes = regexp.MustCompile(`(?m)^(\d+) bytes `)
+var copiedBytes = lazyre.New(`(?m)^(\d+) bytes `)
 
 func (pgCopyModule) Apply(ctx context.Context, h module.MutableHost, c *module.Change) (*module.Result, error) {
 	p := c.Data.(*pgCopyPlan)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 // pgFDWOption is one generic option of a foreign server or user mapping.
@@ -101,7 +102,7 @@ func (f pgFDWRewrite) values(after bool) map[string]string {
 	return m
 }
 
-var fdwPlainName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+var fdwPlainName = lazyre.New(`^[a-z_][a-z0-9_]*$`)
 
 // fdwOptionName writes an option name bare when it is a plain lower-case
 // word (any keyword is allowed there) and quoted otherwise.

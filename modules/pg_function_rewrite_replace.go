@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 // rewriteRule is one entry of pg_function_rewrite's replacements: a literal
@@ -222,11 +224,11 @@ func afterRewriteHostaddr(text string, pos int) bool {
 // rewriteSecretPatterns find passwords in SQL text: libpq's password=... (bare,
 // or quoted as ” inside a SQL literal) and PASSWORD 'literal'.
 var rewriteSecretPatterns = []struct {
-	re   *regexp.Regexp
+	re   *lazyre.Regexp
 	repl string
 }{
-	{regexp.MustCompile(`(?i)\b(password\s*=\s*)(''(?:[^']|'''')*''|[^\s']+)`), "${1}********"},
-	{regexp.MustCompile(`(?i)\b(password\s+)(E?'(?:[^']|'')*')`), "${1}'********'"},
+	{lazyre.New(`(?i)\b(password\s*=\s*)(''(?:[^']|'''')*''|[^\s']+)`), "${1}********"},
+	{lazyre.New(`(?i)\b(password\s+)(E?'(?:[^']|'')*')`), "${1}'********'"},
 }
 
 // maskRewriteSecrets hides every password the text holds.

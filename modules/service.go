@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -46,7 +47,7 @@ func Service() module.Info {
 
 // statusCase is what service(8) looks for in a script before it asks for
 // its status.
-var statusCase = regexp.MustCompile(`(?m)(^|\W)status\)`)
+var statusCase = lazyre.New(`(?m)(^|\W)status\)`)
 
 // rcDirs are the SysV runlevel folders update-rc.d keeps links in.
 var rcDirs = []string{"/etc/rc0.d", "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/rcS.d"}
@@ -67,7 +68,7 @@ type servicePlan struct {
 	data  map[string]any
 }
 
-var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@:+-]*$`)
+var serviceName = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_.@:+-]*$`)
 
 func (serviceModule) Plan(ctx context.Context, env *module.Env, args module.Args) (*module.Change, error) {
 	name := argString(args, "name")

@@ -3,8 +3,8 @@ package modules
 import (
 	"context"
 	"fmt"
-	"regexp"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -22,7 +22,7 @@ func SetFact() module.Info {
 	}
 }
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identifier = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 type setFactModule struct{}
 

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -64,8 +64,8 @@ type sudoersPlan struct {
 const sudoersMode fs.FileMode = 0o440
 
 var (
-	sudoersAliasName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
-	sudoersTag       = regexp.MustCompile(`^[A-Z][A-Z_]*$`)
+	sudoersAliasName = lazyre.New(`^[A-Z][A-Z0-9_]*$`)
+	sudoersTag       = lazyre.New(`^[A-Z][A-Z_]*$`)
 )
 
 func (sudoersAliasModule) Plan(ctx context.Context, env *module.Env, args module.Args) (*module.Change, error) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -177,9 +178,9 @@ func ufwRequestFrom(args module.Args) (*ufwRequest, error) {
 }
 
 var (
-	ufwPortPart = regexp.MustCompile(`^(\d+)(?::(\d+))?$`)
-	digitRuns   = regexp.MustCompile(`\d+|\D+`)
-	ifaceName   = regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,15}$`)
+	ufwPortPart = lazyre.New(`^(\d+)(?::(\d+))?$`)
+	digitRuns   = lazyre.New(`\d+|\D+`)
+	ifaceName   = lazyre.New(`^[A-Za-z0-9_.+-]{1,15}$`)
 )
 
 // tuple is the request as ufw would record it in one family's file.

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -288,7 +288,7 @@ func (s *SSH) Run(ctx context.Context, cmd module.Command) (*module.CommandResul
 	return res, nil
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envName = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // remoteCommand builds the one shell line the session runs, and its stdin.
 // With an environment, a small prelude reads NAME=base64 lines from stdin

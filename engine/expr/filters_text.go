@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 func strFilter(fn func(s string) string) *filterDef {
@@ -171,7 +173,7 @@ func capitalize(s string) string {
 	return string(unicode.ToUpper(r)) + strings.ToLower(s[n:])
 }
 
-var wordStart = regexp.MustCompile(`([-\s({\[<]+)`)
+var wordStart = lazyre.New(`([-\s({\[<]+)`)
 
 // title is Jinja's title filter: words start after spaces and brackets.
 func title(s string) string {
@@ -208,7 +210,7 @@ func expandUser(s string) string {
 	return s
 }
 
-var shellSafe = regexp.MustCompile(`^[\w@%+=:,./-]+$`)
+var shellSafe = lazyre.New(`^[\w@%+=:,./-]+$`)
 
 // shellQuote is Python's shlex.quote.
 func shellQuote(s string) string {
@@ -296,7 +298,7 @@ func pyRegexp(pattern string, ignoreCase, multiline bool) (*regexp.Regexp, error
 	return re, nil
 }
 
-var pyGroupRef = regexp.MustCompile(`\\(\d+)|\\g<(\w+)>`)
+var pyGroupRef = lazyre.New(`\\(\d+)|\\g<(\w+)>`)
 
 // pyReplacement converts a Python replacement (\1, \g<name>) to Go's ${1}.
 func pyReplacement(s string) string {

@@ -3,10 +3,11 @@ package expr
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 // globalFunc is a function callable by name in expressions.
@@ -320,7 +321,7 @@ func strip(s, how string, chars any) string {
 	return strings.TrimFunc(s, cut)
 }
 
-var formatField = regexp.MustCompile(`\{\{|\}\}|\{([^{}:!]*)\}`)
+var formatField = lazyre.New(`\{\{|\}\}|\{([^{}:!]*)\}`)
 
 // pyFormat is str.format with plain {}, {0} and {name} fields.
 func pyFormat(f string, a []any, kw map[string]any) (any, error) {

@@ -1,9 +1,10 @@
 package expr
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 // frame is an open block while parsing: the node and where its body goes.
@@ -22,7 +23,7 @@ type tparser struct {
 	file    bool // a template file: Jinja's own string escapes everywhere
 }
 
-var endRaw = regexp.MustCompile(`\{%-?\s*endraw\s*-?%\}`)
+var endRaw = lazyre.New(`\{%-?\s*endraw\s*-?%\}`)
 
 func (tp *tparser) fail(pos int, msg string) error {
 	return &SyntaxError{Src: tp.text, Offset: pos, Msg: msg}

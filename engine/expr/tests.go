@@ -3,11 +3,12 @@ package expr
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 // testDef is one Jinja test. undefOK tests may see undefined values; the
@@ -347,7 +348,7 @@ func versionTest(v any, a []any) (bool, error) {
 	return r >= 0, nil
 }
 
-var looseComponent = regexp.MustCompile(`\d+|[a-z]+|\.`)
+var looseComponent = lazyre.New(`\d+|[a-z]+|\.`)
 
 // looseVersion splits a version as distutils' LooseVersion does.
 func looseVersion(s string) []any {

@@ -2,9 +2,10 @@ package expr
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 // yamlEmitter writes values the way PyYAML's dump does for Ansible's
@@ -131,7 +132,7 @@ func (e *yamlEmitter) block(v any, col int) {
 }
 
 var (
-	yamlSpecial  = regexp.MustCompile(`^(?i:yes|no|on|off|true|false|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+([eE][-+]?[0-9]+)?|0x[0-9a-f_]+|0o?[0-7_]+|[0-9]+(:[0-5]?[0-9])+|\d{4}-\d\d?-\d\d?.*)$`)
+	yamlSpecial  = lazyre.New(`^(?i:yes|no|on|off|true|false|null|~|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+([eE][-+]?[0-9]+)?|0x[0-9a-f_]+|0o?[0-7_]+|[0-9]+(:[0-5]?[0-9])+|\d{4}-\d\d?-\d\d?.*)$`)
 	yamlBadStart = "-?:,[]{}#&*!|>'\"%@` "
 )
 

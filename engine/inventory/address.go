@@ -3,10 +3,10 @@ package inventory
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 // The address grammar of ansible.parsing.utils.addresses, minus the
@@ -20,31 +20,25 @@ const (
 	labelPattern      = `(?:[\pL\pN_]|` + alphanumericRange + `)(?:[\pL\pN_-]|` + alphanumericRange + `)*`
 )
 
-// The address patterns compile on first use: most runs parse no INI
-// inventory and no host:port, and ipv6Re alone costs a millisecond.
 var (
-	bracketedHostPortRe = lazyRegexp(`^\[(.+)\]:([0-9]+)$`)
-	hostPortRe          = lazyRegexp(`^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$`)
-	ipv4Re              = lazyRegexp(`(?i)^(?:` + ipv4Component + `\.){3}` + ipv4Component + `$`)
-	ipv6Re              = lazyRegexp(strings.ReplaceAll(`(?i)^(?:`+strings.Join([]string{
+	bracketedHostPortRe = lazyre.New(`^\[(.+)\]:([0-9]+)$`)
+	hostPortRe          = lazyre.New(`^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$`)
+	ipv4Re              = lazyre.New(`(?i)^(?:` + ipv4Component + `\.){3}` + ipv4Component + `$`)
+	ipv6Re              = lazyre.New(strings.ReplaceAll(`(?i)^(?:`+strings.Join([]string{
 		`(?:{0}:){7}{0}`, `(?:{0}:){1,6}:`, `(?:{0}:)(?::{0}){1,6}`, `(?:{0}:){2}(?::{0}){1,5}`,
 		`(?:{0}:){3}(?::{0}){1,4}`, `(?:{0}:){4}(?::{0}){1,3}`, `(?:{0}:){5}(?::{0}){1,2}`,
 		`(?:{0}:){6}(?::{0})`, `:(?::{0}){1,6}`, `{0}?::`, `(?:0:){6}(?:{0}\.){3}{0}`,
 		`::(?:ffff:)?(?:{0}\.){3}{0}`, `(?:0:){5}ffff:(?:{0}\.){3}{0}`,
 	}, "|")+`)$`, "{0}", ipv6Component))
-	labelRe = lazyRegexp(`(?i)^` + labelPattern + `$`)
+	labelRe = lazyre.New(`(?i)^` + labelPattern + `$`)
 )
-
-func lazyRegexp(pattern string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
-}
 
 // validHostname reports whether s is one or more dot-separated labels, each
 // not ending in '_' or '-'. Labels may hold [x:y] ranges, which never
 // contain dots.
 func validHostname(s string) bool {
 	for _, l := range splitOutsideBrackets(s, '.') {
-		if !labelRe().MatchString(l) || strings.HasSuffix(l, "_") || strings.HasSuffix(l, "-") {
+		if !labelRe.MatchString(l) || strings.HasSuffix(l, "_") || strings.HasSuffix(l, "-") {
 			return false
 		}
 	}
@@ -76,7 +70,7 @@ var errNotAddress = errors.New("not a valid network hostname")
 // parse_address does; port is 0 when none is given.
 func parseAddress(address string, allowRanges bool) (string, int, error) {
 	port := 0
-	for _, re := range []*regexp.Regexp{bracketedHostPortRe(), hostPortRe()} {
+	for _, re := range []*lazyre.Regexp{bracketedHostPortRe, hostPortRe} {
 		if m := re.FindStringSubmatch(address); m != nil {
 			p, err := strconv.Atoi(m[2])
 			if err != nil {
@@ -85,7 +79,7 @@ func parseAddress(address string, allowRanges bool) (string, int, error) {
 			address, port = m[1], p
 		}
 	}
-	if !ipv4Re().MatchString(address) && !ipv6Re().MatchString(address) && !validHostname(address) {
+	if !ipv4Re.MatchString(address) && !ipv6Re.MatchString(address) && !validHostname(address) {
 		return "", 0, fmt.Errorf("%w: %s", errNotAddress, address)
 	}
 	if !allowRanges && strings.Contains(address, "[") {

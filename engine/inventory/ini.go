@@ -2,18 +2,19 @@ package inventory
 
 import (
 	"fmt"
-	"github.com/cutover/cutover/engine/vault"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cutover/cutover/engine/lazyre"
+	"github.com/cutover/cutover/engine/vault"
 
 	"github.com/cutover/cutover/engine/diag"
 )
 
 var (
-	iniSectionRe   = regexp.MustCompile(`^\[([^:\]\s]+)(?::([\pL\pN_]+))?\]\s*(?:#.*)?$`)
-	iniGroupNameRe = regexp.MustCompile(`^([^:\]\s]+)\s*(?:#.*)?$`)
+	iniSectionRe   = lazyre.New(`^\[([^:\]\s]+)(?::([\pL\pN_]+))?\]\s*(?:#.*)?$`)
+	iniGroupNameRe = lazyre.New(`^([^:\]\s]+)\s*(?:#.*)?$`)
 )
 
 // sourceInfo describes the file being parsed: name is how errors show it,

@@ -3,12 +3,13 @@ package inventory
 import (
 	"errors"
 	"fmt"
-	"github.com/cutover/cutover/engine/vault"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cutover/cutover/engine/lazyre"
+	"github.com/cutover/cutover/engine/vault"
 
 	"github.com/cutover/cutover/engine/diag"
 )
@@ -17,7 +18,7 @@ import (
 // directory: hidden files, host_vars/group_vars/vars_plugins, and the
 // default INVENTORY_IGNORE_EXTS, which include ".ini" (an inventory
 // directory never reads *.ini files, as in Ansible).
-var ignoredInDir = regexp.MustCompile(`^\.|^host_vars$|^group_vars$|^vars_plugins$|` +
+var ignoredInDir = lazyre.New(`^\.|^host_vars$|^group_vars$|^vars_plugins$|` +
 	`(?:\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.ini|\.cfg|\.retry)$`)
 
 // yamlExtensions are Ansible's YAML_FILENAME_EXTENSIONS.

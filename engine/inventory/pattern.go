@@ -6,11 +6,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/cutover/cutover/engine/lazyre"
 )
 
 var (
-	patternSplitRe        = regexp.MustCompile(`(?:[^\s:\[\]]|\[[^\]]*\])+`)
-	patternWithSubscripts = regexp.MustCompile(`^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$`)
+	patternSplitRe        = lazyre.New(`(?:[^\s:\[\]]|\[[^\]]*\])+`)
+	patternWithSubscripts = lazyre.New(`^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$`)
 )
 
 // splitHostPattern splits "a:b,c" into single patterns as Ansible's

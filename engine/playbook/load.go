@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/cutover/cutover/engine/vault"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/cutover/cutover/engine/lazyre"
+	"github.com/cutover/cutover/engine/vault"
 
 	"github.com/goccy/go-yaml/ast"
 
@@ -43,7 +44,7 @@ func (l *Loader) Load(path string) (*Playbook, error) {
 }
 
 // importLine finds a playbook's plain import_playbook targets in its text.
-var importLine = regexp.MustCompile(`(?m)^\s*-?\s*(?:ansible\.builtin\.)?import_playbook:\s*["']?([^"'{}\s#]+)["']?\s*$`)
+var importLine = lazyre.New(`(?m)^\s*-?\s*(?:ansible\.builtin\.)?import_playbook:\s*["']?([^"'{}\s#]+)["']?\s*$`)
 
 // Prefetch parses playbook files and the files they import, all at once
 // on every core, for the Loads that follow; a file that fails to parse is
