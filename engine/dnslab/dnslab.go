@@ -143,12 +143,18 @@ func (s *Server) Endpoint() string { return net.JoinHostPort(s.Addr, fmt.Sprint(
 // Stop ends named and removes its folder.
 func (s *Server) Stop() error {
 	if s.cmd != nil && s.cmd.Process != nil {
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.exited
+			// Reaped already: its pid, and so its group id, may belong
+			// to another process by now, which must not be signalled.
+		default:
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-s.exited:
+			case <-time.After(10 * time.Second):
+				syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+				<-s.exited
+			}
 		}
 	}
 	return os.RemoveAll(s.Dir)

@@ -150,10 +150,16 @@ func (h *Host) Kill() {
 		return
 	}
 	// The whole process group: unshare, and the namespace's sshd, which
-	// --kill-child would otherwise only signal once unshare is gone.
-	syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
-	if h.exited != nil {
-		<-h.exited
+	// --kill-child would otherwise only signal once unshare is gone. Not
+	// once unshare is reaped: its pid, and so the group id, may belong to
+	// another process by then (a keeper, another lab's host).
+	select {
+	case <-h.exited:
+	default:
+		syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+		if h.exited != nil {
+			<-h.exited
+		}
 	}
 	h.cmd, h.exited = nil, nil
 	h.waitPortFree()
