@@ -26,6 +26,28 @@ type HostKeys struct {
 	mu        sync.Mutex // one writer of File at a time
 }
 
+// hostKeyFiles hands out one HostKeys per known_hosts file and policy,
+// shared by the hosts checked against it (so its writes are serialised).
+type hostKeyFiles struct {
+	mu    sync.Mutex
+	files map[string]*HostKeys
+}
+
+func (f *hostKeyFiles) get(file string, acceptNew bool) *HostKeys {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := fmt.Sprint(file, "\x00", acceptNew)
+	if k, ok := f.files[key]; ok {
+		return k
+	}
+	if f.files == nil {
+		f.files = map[string]*HostKeys{}
+	}
+	k := &HostKeys{File: file, AcceptNew: acceptNew}
+	f.files[key] = k
+	return k
+}
+
 // DefaultKnownHosts is ~/.ssh/known_hosts.
 func DefaultKnownHosts() string {
 	home, err := os.UserHomeDir()

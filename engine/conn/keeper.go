@@ -80,7 +80,7 @@ type Keeper struct {
 	mu        sync.Mutex
 	upstreams map[string]*upstream
 	clients   int
-	hostKeys  map[string]*HostKeys
+	hostKeys  hostKeyFiles
 	stop      chan struct{}
 	stopOnce  sync.Once
 	listener  net.Listener
@@ -117,7 +117,7 @@ func (k *Keeper) Serve() error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return fmt.Errorf("a keeper already serves %s", k.Dir)
 	}
-	k.upstreams, k.hostKeys, k.stop = map[string]*upstream{}, map[string]*HostKeys{}, make(chan struct{})
+	k.upstreams, k.stop = map[string]*upstream{}, make(chan struct{})
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return err
@@ -296,7 +296,7 @@ func (k *Keeper) attach(a attachment, sc *ssh.ServerConn) (*upstream, error) {
 		u.pending++
 		k.mu.Unlock()
 		if !ok {
-			k.dial(u, a, k.hostKeysFor(a.KnownHosts, a.AcceptNew))
+			k.dial(u, a, k.hostKeys.get(a.KnownHosts, a.AcceptNew))
 		}
 		<-u.ready
 		k.mu.Lock()
@@ -372,18 +372,6 @@ func (k *Keeper) detach(u *upstream, sc *ssh.ServerConn) {
 	defer k.mu.Unlock()
 	delete(u.attached, sc)
 	u.lastUsed = time.Now()
-}
-
-func (k *Keeper) hostKeysFor(file string, acceptNew bool) *HostKeys {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	key := fmt.Sprint(file, acceptNew)
-	if hk, ok := k.hostKeys[key]; ok {
-		return hk
-	}
-	hk := &HostKeys{File: file, AcceptNew: acceptNew}
-	k.hostKeys[key] = hk
-	return hk
 }
 
 // splice opens the run's channel on the host's connection and copies

@@ -49,16 +49,7 @@ func newKeep(t *testing.T, persist time.Duration) *conn.Keep {
 // keptDial is one run's connection to a host through the keeper.
 func keptDial(t *testing.T, kp *conn.Keep, lab *sshlab.Lab, h *sshlab.Host, user, password string) (*conn.SSH, error) {
 	t.Helper()
-	cfg := conn.SSHConfig{Name: h.Name, Addr: h.Addr, Port: sshlab.Port, User: user, Password: password,
-		HostKeys: &conn.HostKeys{File: lab.KnownHosts}, Timeout: 5 * time.Second}
-	if password == "" {
-		cfg.KeyFiles = []string{lab.ClientKey}
-	}
-	c, err := kp.Dial(context.Background(), cfg)
-	if err == nil {
-		t.Cleanup(func() { c.Close() })
-	}
-	return c, err
+	return dialWith(t, kp.Dial, lab, h, user, password, &conn.HostKeys{File: lab.KnownHosts})
 }
 
 // TestKeeper: runs one after another share one SSH connection per host,

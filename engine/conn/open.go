@@ -31,9 +31,7 @@ type Opener struct {
 	Warn       func(string)
 
 	warnOnce sync.Once
-
-	mu    sync.Mutex
-	files map[string]*HostKeys // one per known_hosts file, shared by hosts
+	hostKeys hostKeyFiles
 }
 
 // Open connects to a host: ansible_connection local runs here; ssh (the
@@ -69,7 +67,7 @@ func (o *Opener) Open(ctx context.Context, name string, vars map[string]any) (mo
 	if key := first(str(vars["ansible_ssh_private_key_file"]), str(vars["ansible_private_key_file"]), o.PrivateKey); key != "" {
 		cfg.KeyFiles = []string{key}
 	}
-	cfg.HostKeys = o.hostKeys(first(str(vars["ansible_ssh_known_hosts_file"]), o.KnownHosts, DefaultKnownHosts()))
+	cfg.HostKeys = o.hostKeys.get(first(str(vars["ansible_ssh_known_hosts_file"]), o.KnownHosts, DefaultKnownHosts()), o.AcceptNew)
 	if o.Keep == nil {
 		return DialSSH(ctx, cfg)
 	}
@@ -95,20 +93,6 @@ func (o *Opener) Open(ctx context.Context, name string, vars map[string]any) (mo
 		return DialSSH(ctx, cfg)
 	}
 	return s, err
-}
-
-func (o *Opener) hostKeys(file string) *HostKeys {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.files == nil {
-		o.files = map[string]*HostKeys{}
-	}
-	if k, ok := o.files[file]; ok {
-		return k
-	}
-	k := &HostKeys{File: file, AcceptNew: o.AcceptNew}
-	o.files[file] = k
-	return k
 }
 
 // Open is Opener.Open with no command-line defaults.

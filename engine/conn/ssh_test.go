@@ -24,11 +24,20 @@ import (
 
 func dial(t *testing.T, lab *sshlab.Lab, h *sshlab.Host, user, password string, keys *conn.HostKeys) (*conn.SSH, error) {
 	t.Helper()
+	return dialWith(t, conn.DialSSH, lab, h, user, password, keys)
+}
+
+// dialWith logs in to a lab host as user, with the password or else the
+// lab's key, through dialer (directly, or through a keeper); the
+// connection closes when the test ends.
+func dialWith(t *testing.T, dialer func(context.Context, conn.SSHConfig) (*conn.SSH, error),
+	lab *sshlab.Lab, h *sshlab.Host, user, password string, keys *conn.HostKeys) (*conn.SSH, error) {
+	t.Helper()
 	cfg := conn.SSHConfig{Name: h.Name, Addr: h.Addr, Port: sshlab.Port, User: user, Password: password, HostKeys: keys, Timeout: 5 * time.Second}
 	if password == "" {
 		cfg.KeyFiles = []string{lab.ClientKey}
 	}
-	c, err := conn.DialSSH(context.Background(), cfg)
+	c, err := dialer(context.Background(), cfg)
 	if err == nil {
 		t.Cleanup(func() { c.Close() })
 	}

@@ -169,7 +169,7 @@ func (l *Loader) loadPlaybook(path string, from Pos) []*Play {
 					// The import's vars are play vars of every imported
 					// play, over the play's own.
 					for _, p := range imported {
-						p.Vars = mergedVars(p.Vars, d.dict(e))
+						p.Vars = MergedVars(p.Vars, d.dict(e))
 					}
 				case "tags":
 					for _, p := range imported {
@@ -200,8 +200,9 @@ func (l *Loader) loadPlaybook(path string, from Pos) []*Play {
 	return plays
 }
 
-// mergedVars is base with over's keys set over it (a new map).
-func mergedVars(base, over map[string]any) map[string]any {
+// MergedVars is base with over's keys set over it, as a new map (either
+// may be nil).
+func MergedVars(base, over map[string]any) map[string]any {
 	out := make(map[string]any, len(base)+len(over))
 	for k, v := range base {
 		out[k] = v

@@ -340,7 +340,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 			one = failedOutcome(h, name, err)
 		case !ok:
 			res := map[string]any{"changed": false, "skip_reason": "Conditional result was False"}
-			one = &taskOutcome{status: StatusSkipped, register: mergeMaps(res, map[string]any{"skipped": true}),
+			one = &taskOutcome{status: StatusSkipped, register: playbook.MergedVars(res, map[string]any{"skipped": true}),
 				lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
 		default:
 			one = pr.runOnce(ctx, t, h, in, isc, name, &label)
@@ -355,7 +355,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 				l.Module = t.Module
 			}
 			if !hidden {
-				l.Result = mergeMaps(l.Result, map[string]any{vars["ansible_loop_var"].(string): item, "ansible_loop_var": vars["ansible_loop_var"]})
+				l.Result = playbook.MergedVars(l.Result, map[string]any{vars["ansible_loop_var"].(string): item, "ansible_loop_var": vars["ansible_loop_var"]})
 			}
 		}
 		agg.lines = append(agg.lines, one.lines...)
@@ -371,9 +371,9 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		} else if one.status == StatusFailed && agg.status != StatusFailed {
 			agg.status, agg.ignored = StatusFailed, true
 		}
-		agg.facts = mergeMaps(agg.facts, one.facts)
-		agg.vars = mergeMaps(agg.vars, one.vars)
-		agg.included = mergeMaps(agg.included, one.included)
+		agg.facts = playbook.MergedVars(agg.facts, one.facts)
+		agg.vars = playbook.MergedVars(agg.vars, one.vars)
+		agg.included = playbook.MergedVars(agg.included, one.included)
 		if lc := t.LoopControl.Pause; lc > 0 && i < len(items)-1 {
 			time.Sleep(time.Duration(lc * float64(time.Second)))
 		}

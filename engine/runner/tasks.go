@@ -226,21 +226,10 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 			continue
 		}
 		sub := *in
-		sub.includeVars = mergeMaps(in.includeVars, e.vars)
+		sub.includeVars = playbook.MergedVars(in.includeVars, e.vars)
 		sub.tags = append(slices.Clone(in.tags), t.Tags...)
 		pr.runTasks(ctx, tasks, stillActive(e.hosts), &sub)
 	}
-}
-
-func mergeMaps(a, b map[string]any) map[string]any {
-	out := make(map[string]any, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
 }
 
 func (pr *playRun) loadInclude(path string) ([]*playbook.Task, error) {
