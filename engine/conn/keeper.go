@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os"
 	"path/filepath"
@@ -335,7 +336,7 @@ func (k *Keeper) dial(u *upstream, a attachment, hk *HostKeys) {
 	// When the host goes, every run on it loses its connection too, as
 	// it would have on a connection of its own.
 	go func() {
-		s.client.Wait()
+		err := s.client.Wait()
 		k.mu.Lock()
 		u.dead = true
 		runs := make([]*ssh.ServerConn, 0, len(u.attached))
@@ -343,6 +344,11 @@ func (k *Keeper) dial(u *upstream, a attachment, hk *HostKeys) {
 			runs = append(runs, sc)
 		}
 		k.mu.Unlock()
+		if len(runs) > 0 {
+			// What ended a connection in use goes to keeper.log (the
+			// keeper's stderr): the runs only see their connection end.
+			log.Printf("%s (%s@%s:%d): the connection ended under %d runs: %v", a.Name, a.User, a.Addr, a.Port, len(runs), err)
+		}
 		for _, sc := range runs {
 			sc.Close()
 		}
@@ -393,6 +399,7 @@ func splice(nc ssh.NewChannel, u *upstream, run *ssh.ServerConn) {
 			return
 		}
 		nc.Reject(ssh.ConnectionFailed, err.Error())
+		log.Printf("%s: opening a %s channel: %v", u.via.Name, nc.ChannelType(), err)
 		run.Close() // the host's connection is gone
 		return
 	}

@@ -157,8 +157,12 @@ func TestKeeperHostGoesAway(t *testing.T) {
 	lab, h, kp, c := keptFinance(t)
 	run(t, c, module.Command{Argv: []string{"true"}})
 	h.Kill()
-	if _, err := c.Run(context.Background(), module.Command{Argv: []string{"true"}}); !errors.Is(err, conn.ErrUnreachable) {
-		t.Errorf("a run on a dead host: %v, want unreachable", err)
+	_, err := c.Run(context.Background(), module.Command{Argv: []string{"true"}})
+	if !errors.Is(err, conn.ErrUnreachable) || !strings.Contains(err.Error(), "keeper.log may say why") {
+		t.Errorf("a run on a dead host: %v, want unreachable, pointing at the keeper's log", err)
+	}
+	if log, _ := os.ReadFile(filepath.Join(kp.Dir, "keeper.log")); !strings.Contains(string(log), "finance (root@"+h.Addr+":2222): the connection ended under 1 runs") {
+		t.Errorf("keeper.log does not tell the connection's end:\n%s", log)
 	}
 	if _, err := keptDial(t, kp, lab, h, "root", ""); !errors.Is(err, conn.ErrUnreachable) {
 		t.Errorf("attaching to a dead host: %v, want unreachable", err)
@@ -166,7 +170,7 @@ func TestKeeperHostGoesAway(t *testing.T) {
 	if err := h.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := keptDial(t, kp, lab, h, "root", "")
+	c, err = keptDial(t, kp, lab, h, "root", "")
 	if err != nil {
 		t.Fatal(err)
 	}

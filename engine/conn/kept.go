@@ -82,7 +82,8 @@ func (kp *Keep) Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		client.Close()
 		return nil, attachError(r.msg)
 	}
-	s := &SSH{name: cfg.Name, client: &goph.Client{Client: client}, done: make(chan struct{}), slots: make(chan struct{}, maxSessions)}
+	s := &SSH{name: cfg.Name, client: &goph.Client{Client: client}, keeperLog: filepath.Join(kp.Dir, "keeper.log"),
+		done: make(chan struct{}), slots: make(chan struct{}, maxSessions)}
 	go s.keepalive(15 * time.Second) // a keeper that stops answering fails the run instead of hanging it
 	return s, nil
 }

@@ -45,8 +45,9 @@ type SSHConfig struct {
 // command is a session on it and every file moves over its one SFTP
 // subsystem.
 type SSH struct {
-	name   string
-	client *goph.Client
+	name      string
+	client    *goph.Client
+	keeperLog string // set when the connection goes through a keeper
 
 	sftpOnce sync.Once
 	sftp     *sftp.Client
@@ -218,6 +219,9 @@ func (s *SSH) Close() error {
 
 // lost turns a transport failure into ErrUnreachable.
 func (s *SSH) lost(err error) error {
+	if s.keeperLog != "" {
+		return fmt.Errorf("%w: %s: the connection was lost: %v (a kept connection: %s may say why)", ErrUnreachable, s.name, err, s.keeperLog)
+	}
 	return fmt.Errorf("%w: %s: the connection was lost: %v", ErrUnreachable, s.name, err)
 }
 
