@@ -414,8 +414,11 @@ func splice(nc ssh.NewChannel, u *upstream, run *ssh.ServerConn) {
 		up.CloseWrite()
 	}()
 	go io.Copy(up.Stderr(), down.Stderr())
+	// A request of the run's (exec) is answered before its channel
+	// closes: a quick command's close can follow the host's reply at once.
+	var replying sync.Mutex
 	go func() {
-		forwardRequests(up, downReqs)
+		forwardRequests(up, downReqs, &replying)
 		up.Close() // the run closed its side
 	}()
 	var output sync.WaitGroup
@@ -428,17 +431,27 @@ func splice(nc ssh.NewChannel, u *upstream, run *ssh.ServerConn) {
 		defer output.Done()
 		io.Copy(down.Stderr(), up.Stderr())
 	}()
-	forwardRequests(down, upReqs)
+	forwardRequests(down, upReqs, nil)
 	output.Wait()
+	replying.Lock()
 	down.CloseWrite()
 	down.Close()
+	replying.Unlock()
 }
 
-func forwardRequests(to ssh.Channel, reqs <-chan *ssh.Request) {
+// forwardRequests passes channel requests on and their replies back;
+// with inFlight, it holds the lock from a request to its reply.
+func forwardRequests(to ssh.Channel, reqs <-chan *ssh.Request, inFlight *sync.Mutex) {
 	for r := range reqs {
+		if inFlight != nil {
+			inFlight.Lock()
+		}
 		ok, err := to.SendRequest(r.Type, r.WantReply, r.Payload)
 		if r.WantReply {
 			r.Reply(ok && err == nil, nil)
+		}
+		if inFlight != nil {
+			inFlight.Unlock()
 		}
 	}
 }

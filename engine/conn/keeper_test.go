@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,5 +343,30 @@ func TestKeeperRunsShareMaxSessions(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestKeeperQuickCommands: a command that ends at once has its exec
+// request answered before its channel closes (the host's reply and its
+// close arrive together; the run must see the first).
+func TestKeeperQuickCommands(t *testing.T) {
+	_, _, _, c := keptFinance(t)
+	errs := make(chan error, 400)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if _, err := c.Run(context.Background(), module.Command{Argv: []string{"true"}}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
