@@ -26,7 +26,7 @@ scripts/sshlab.sh up "$lab" "$hosts" 61 >/dev/null
 export ANSIBLE_SSH_CONTROL_PATH_DIR=$lab/cp # cutover's keeper, stopped at the end
 trap 'bin/cutover keeper stop; for m in "$lab"/cm-*; do ssh -o ControlPath="$m" -O exit x 2>/dev/null || true; done; scripts/sshlab.sh down "$lab" >/dev/null; rm -rf "$lab"' EXIT
 inv=$lab/hosts.ini
-go build -o bin/cutover ./cmd/cutover
+make -s build
 
 # Ansible: its own temp dirs; tuned = pipelining + ControlPersist.
 export ANSIBLE_NOCOLOR=1 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_LOCAL_TEMP=$lab/ansible-tmp ANSIBLE_HOME=$lab/ansible-home

@@ -36,7 +36,7 @@ time psql -h 127.0.0.1 -U postgres -q -v ON_ERROR_STOP=1 -v rows="$rows" -f benc
 size=$(psql -h 127.0.0.1 -U postgres -tAc "SELECT pg_database_size('$src')")
 echo "source size: $((size / 1024 / 1024)) MiB"
 
-go build -o "$work/cutover" ./cmd/cutover
+make -s build BIN="$work/cutover"
 jobs=${JOBS:-$(nproc)}
 newpsql() { psql -h 127.0.0.1 -p "$new_port" -U postgres -qtA "$@"; }
 fresh() { newpsql -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" -c "CREATE DATABASE $dst"; }

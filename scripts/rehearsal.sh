@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 [ "$(id -u)" -eq 0 ] || { echo "make rehearsal needs root (namespaces, sshd, initdb as postgres)" >&2; exit 1; }
 ./scripts/setup.sh
-go build -o bin/cutover ./cmd/cutover
+make -s build
 bin/cutover lab up
 
 run=(bin/cutover run -i inventory/lab.yml -e @inventory/lab.vault.yml --vault-password-file inventory/lab.vault-password --yes)

@@ -132,28 +132,18 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 		invLoaded <- loadedInventory{inv, err}
 	}()
 	loader := &playbook.Loader{Registry: reg, Vault: opener}
-	var books []*playbook.Playbook
-	var all diag.List
-	loader.Prefetch(files...)
-	for _, file := range files {
-		pb, err := loader.Load(file)
-		if err != nil {
-			var list diag.List
-			if errors.As(err, &list) {
-				all = append(all, list...)
-				continue
-			}
-			return &codedError{code: exitParse, err: err}
-		}
-		books = append(books, pb)
+	books, loadErr := loader.LoadAll(files)
+	var problems diag.List
+	if loadErr != nil && !errors.As(loadErr, &problems) {
+		return &codedError{code: exitParse, err: loadErr}
 	}
 	loaded := <-invLoaded
 	inv, err := loaded.inv, loaded.err
 	if err != nil {
 		return reportLoadErrors(stderr, err)
 	}
-	if len(all) > 0 {
-		return reportLoadErrors(stderr, all)
+	if len(problems) > 0 {
+		return reportLoadErrors(stderr, problems)
 	}
 	if f.syntaxCheck {
 		for _, file := range files {

@@ -71,8 +71,11 @@ func TestExpandHostPattern(t *testing.T) {
 		{in: "10.0.0.1:22", want: []string{"10.0.0.1"}, port: 22},
 		{in: "[fe80::1]:2222", want: []string{"fe80::1"}, port: 2222},
 		{in: "fe80::1", want: []string{"fe80::1"}},
-		{in: "bad_:22", want: []string{"bad_:22"}},     // not an address: kept whole, as Ansible does
-		{in: "db[1:02]", want: []string{"db1", "db2"}}, // only a leading zero asks for equal widths
+		{in: "127.0.70.1", want: []string{"127.0.70.1"}},
+		{in: "finance.thehumanjourney.net", want: []string{"finance.thehumanjourney.net"}},
+		{in: "sérveur[1:2]", want: []string{"sérveur1", "sérveur2"}}, // a Unicode label takes the full pattern
+		{in: "bad_:22", want: []string{"bad_:22"}},                   // not an address: kept whole, as Ansible does
+		{in: "db[1:02]", want: []string{"db1", "db2"}},               // only a leading zero asks for equal widths
 		{in: "db[01:2]", wantErr: "host range must specify equal-length begin and end formats"},
 		{in: "db[1:]", wantErr: "host range must specify end value"},
 		{in: "db[c:a]", wantErr: "host range must have begin <= end"},
@@ -184,6 +187,41 @@ func TestShlexSplit(t *testing.T) {
 	}
 }
 
+func TestParseAddress(t *testing.T) {
+	tests := []struct {
+		in   string
+		host string
+		port int
+		ok   bool
+	}{
+		{"finance", "finance", 0, true},
+		{"db-1.lan", "db-1.lan", 0, true},
+		{"_svc", "_svc", 0, true},
+		{"sérveur.lan", "sérveur.lan", 0, true},
+		{"127.0.70.1", "127.0.70.1", 0, true},
+		{"127.0.70.1:2222", "127.0.70.1", 2222, true},
+		{"::1", "::1", 0, true},
+		{"[::1]:22", "::1", 22, true},
+		{"10.0.[1:3].1", "10.0.[1:3].1", 0, true},
+		{"-web", "", 0, false},
+		{"web-", "", 0, false},
+		{"web_.lan", "", 0, false},
+		{"a b", "", 0, false},
+		{"", "", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			host, port, err := parseAddress(tc.in, true)
+			if (err == nil) != tc.ok {
+				t.Fatalf("parseAddress(%q) error = %v, want ok=%v", tc.in, err, tc.ok)
+			}
+			if host != tc.host || port != tc.port {
+				t.Errorf("parseAddress(%q) = %q, %d; want %q, %d", tc.in, host, port, tc.host, tc.port)
+			}
+		})
+	}
+}
+
 func TestYAMLScalars(t *testing.T) {
 	inv := mustLoad(t, "testdata/types.yml")
 	got := inv.Host("t1").Vars
@@ -199,6 +237,8 @@ func TestYAMLScalars(t *testing.T) {
 		{"list", []any{"a", 1, true}}, {"map", map[string]any{"a": 1, "b": []any{"x"}}},
 		{"alias", map[string]any{"k": "v"}}, {"merged", map[string]any{"k": "v", "own": 1}},
 		{"big", 12345678901234}, {"neg", -0.5}, {"str_tag", "123"}, {"quoted key", 1},
+		{"ip", "127.0.70.1"}, {"plus", 12}, {"null_word", nil}, {"nully", "nullish"}, {"truthy", true},
+		{"word", "finance"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key, func(t *testing.T) {

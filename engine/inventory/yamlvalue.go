@@ -291,25 +291,29 @@ func isPlainKey(n ast.Node) bool {
 	return tk != nil && tk.Type != token.SingleQuoteType && tk.Type != token.DoubleQuoteType
 }
 
-// PyYAML's implicit resolvers (yaml/resolver.py).
+// PyYAML's implicit resolvers (yaml/resolver.py) for numbers; its null
+// and bool resolvers match the exact words in resolvePlain.
 var (
-	yamlBoolRe  = lazyre.New(`^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
 	yamlFloatRe = lazyre.New(`^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`)
 	yamlIntRe   = lazyre.New(`^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`)
-	yamlNullRe  = lazyre.New(`^(?:~|null|Null|NULL|)$`)
 )
 
 // resolvePlain gives a plain (unquoted) scalar its YAML 1.1 type.
 func resolvePlain(s string) any {
-	switch {
-	case yamlNullRe.MatchString(s):
+	switch s {
+	case "", "~", "null", "Null", "NULL":
 		return nil
-	case yamlBoolRe.MatchString(s):
-		switch strings.ToLower(s) {
-		case "yes", "true", "on":
-			return true
-		}
+	case "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
+		return true
+	case "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
 		return false
+	}
+	// Every number starts with one of these and has at most one dot: the
+	// patterns, costly to compile, see only what may be one.
+	if !strings.ContainsRune("0123456789+-.", rune(s[0])) || strings.Count(s, ".") > 1 {
+		return s
+	}
+	switch {
 	case yamlIntRe.MatchString(s):
 		if v, ok := yamlInt(s); ok {
 			return v

@@ -1,7 +1,6 @@
 package playbook
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/vault"
 
 	"github.com/goccy/go-yaml/ast"
@@ -28,10 +26,8 @@ type Loader struct {
 	// them with a message saying how to give a password.
 	Vault *vault.Opener
 	errs  diag.List
-	stack []string // files being loaded, to catch import cycles
-	// parsed keeps each file's document: a file imported twice, or
-	// included in a loop, is parsed once while its content stays the same.
-	parsed map[string]*yamlx.Doc
+	stack []string   // files being loaded, to catch import cycles
+	files *fileCache // parsed files, shared by the Loaders of a LoadAll
 }
 
 // Load parses and validates a playbook and everything it imports. The
@@ -43,49 +39,54 @@ func (l *Loader) Load(path string) (*Playbook, error) {
 	return pb, l.errs.Err()
 }
 
-// importLine finds a playbook's plain import_playbook targets in its text.
-var importLine = lazyre.New(`(?m)^\s*-?\s*(?:ansible\.builtin\.)?import_playbook:\s*["']?([^"'{}\s#]+)["']?\s*$`)
-
-// Prefetch parses playbook files and the files they import, all at once
-// on every core, for the Loads that follow; a file that fails to parse is
-// left for its Load to report.
+// Prefetch starts parsing playbook files, and the files they import, in
+// the background on every core, for the Loads that follow (which wait for
+// them); a file that fails to parse is left for its Load to report.
 func (l *Loader) Prefetch(paths ...string) {
-	if l.parsed == nil {
-		l.parsed = map[string]*yamlx.Doc{}
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var fetch func(path string)
-	fetch = func(path string) {
-		defer wg.Done()
-		mu.Lock()
-		if _, seen := l.parsed[path]; seen {
-			mu.Unlock()
-			return
-		}
-		l.parsed[path] = nil // claimed
-		mu.Unlock()
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return
-		}
-		doc, err := yamlx.ParseVault(path, src, l.Vault)
-		if err != nil {
-			return
-		}
-		mu.Lock()
-		l.parsed[path] = doc
-		mu.Unlock()
-		for _, m := range importLine.FindAllSubmatch(doc.Src, -1) {
-			wg.Add(1)
-			go fetch(filepath.Join(filepath.Dir(path), string(m[1])))
-		}
-	}
+	files := l.cache()
 	for _, p := range paths {
+		files.prefetch(p, l.Vault)
+	}
+}
+
+// LoadAll loads playbooks side by side, each as soon as its files are
+// parsed, with Loaders sharing this one's parsed files. It returns the
+// playbooks that loaded, in order, and every problem found in any of them.
+func (l *Loader) LoadAll(paths []string) ([]*Playbook, error) {
+	l.Prefetch(paths...)
+	books := make([]*Playbook, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for i, path := range paths {
 		wg.Add(1)
-		go fetch(p)
+		go func() {
+			defer wg.Done()
+			each := &Loader{Registry: l.Registry, Vault: l.Vault, files: l.files}
+			books[i], errs[i] = each.Load(path)
+		}()
 	}
 	wg.Wait()
+	var loaded []*Playbook
+	var all diag.List
+	for i, err := range errs {
+		var list diag.List
+		switch {
+		case err == nil:
+			loaded = append(loaded, books[i])
+		case errors.As(err, &list):
+			all = append(all, list...)
+		default:
+			return nil, err
+		}
+	}
+	return loaded, all.Err()
+}
+
+func (l *Loader) cache() *fileCache {
+	if l.files == nil {
+		l.files = &fileCache{}
+	}
+	return l.files
 }
 
 // LoadTasks parses a task file for include_tasks at run time.
@@ -109,7 +110,7 @@ func (l *Loader) parseFile(path string, from Pos) *yamlx.Doc {
 		l.add(diag.Errorf(from.File, from.Line, from.Col, "read %s: %v", path, errorText(err)))
 		return nil
 	}
-	if doc := l.parsed[path]; doc != nil && bytes.Equal(doc.Src, src) {
+	if doc := l.cache().get(path, src); doc != nil {
 		return doc
 	}
 	doc, err := yamlx.ParseVault(path, src, l.Vault)
@@ -121,10 +122,7 @@ func (l *Loader) parseFile(path string, from Pos) *yamlx.Doc {
 		}
 		return nil
 	}
-	if l.parsed == nil {
-		l.parsed = map[string]*yamlx.Doc{}
-	}
-	l.parsed[path] = doc
+	l.files.put(path, doc)
 	return doc
 }
 

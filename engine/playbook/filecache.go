@@ -1,0 +1,126 @@
+package playbook
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/cutover/cutover/engine/vault"
+	"github.com/cutover/cutover/engine/yamlx"
+)
+
+// fileCache keeps each file's parsed document, for every Loader that
+// shares it: a file imported twice, or included in a loop, is parsed once
+// while its content stays the same. A parse under way is waited for.
+type fileCache struct {
+	mu   sync.Mutex
+	docs map[string]*cachedDoc
+}
+
+type cachedDoc struct {
+	ready chan struct{} // closed once doc is set
+	doc   *yamlx.Doc    // nil when the parse failed: the Load reports why
+}
+
+// claim returns path's entry, and whether the caller created it and so
+// must fill it and close ready.
+func (c *fileCache) claim(path string) (*cachedDoc, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.docs[path]; ok {
+		return e, false
+	}
+	if c.docs == nil {
+		c.docs = map[string]*cachedDoc{}
+	}
+	e := &cachedDoc{ready: make(chan struct{})}
+	c.docs[path] = e
+	return e, true
+}
+
+// get returns path's document if it was parsed from exactly src, waiting
+// for a parse under way.
+func (c *fileCache) get(path string, src []byte) *yamlx.Doc {
+	c.mu.Lock()
+	e := c.docs[path]
+	c.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	<-e.ready
+	if e.doc == nil || !bytes.Equal(e.doc.Src, src) {
+		return nil
+	}
+	return e.doc
+}
+
+func (c *fileCache) put(path string, doc *yamlx.Doc) {
+	e := &cachedDoc{ready: make(chan struct{}), doc: doc}
+	close(e.ready)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.docs == nil {
+		c.docs = map[string]*cachedDoc{}
+	}
+	c.docs[path] = e
+}
+
+// prefetch starts parsing path, and the playbooks it imports, in the
+// background; it returns at once.
+func (c *fileCache) prefetch(path string, opener *vault.Opener) {
+	e, mine := c.claim(path)
+	if !mine {
+		return
+	}
+	go func() {
+		defer close(e.ready)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		// Imported files start parsing before this one does.
+		for _, target := range importTargets(src) {
+			c.prefetch(filepath.Join(filepath.Dir(path), target), opener)
+		}
+		e.doc, _ = yamlx.ParseVault(path, src, opener)
+	}()
+}
+
+// importTargets lists the files a playbook's text plainly imports
+// ("- import_playbook: tests.yml"), found without parsing it: only a hint
+// for prefetch, the Load reads the imports from the parsed document.
+func importTargets(src []byte) []string {
+	var targets []string
+	for rest := src; ; {
+		i := bytes.Index(rest, []byte("import_playbook:"))
+		if i < 0 {
+			return targets
+		}
+		start := bytes.LastIndexByte(rest[:i], '\n') + 1
+		end := bytes.IndexByte(rest[i:], '\n')
+		if end < 0 {
+			end = len(rest)
+		} else {
+			end += i
+		}
+		if target := importTarget(string(rest[start:end])); target != "" {
+			targets = append(targets, target)
+		}
+		rest = rest[end:]
+	}
+}
+
+func importTarget(line string) string {
+	s := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "-"))
+	s, ok := strings.CutPrefix(strings.TrimPrefix(s, "ansible.builtin."), "import_playbook:")
+	if !ok {
+		return ""
+	}
+	s = strings.Trim(strings.TrimSpace(s), `"'`)
+	if s == "" || strings.ContainsAny(s, "\"'{}# \t") {
+		return ""
+	}
+	return s
+}
