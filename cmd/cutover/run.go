@@ -21,6 +21,7 @@ import (
 	"github.com/cutover/cutover/engine/redact"
 	"github.com/cutover/cutover/engine/runner"
 	"github.com/cutover/cutover/engine/vault"
+	"github.com/cutover/cutover/engine/work"
 	"github.com/cutover/cutover/engine/yamlx"
 )
 
@@ -102,6 +103,17 @@ func newRunCommand(reg *module.Registry, secrets *redact.Set) *cobra.Command {
 	return cmd
 }
 
+// fileSizes is the bytes in those of paths that are files.
+func fileSizes(paths []string) int {
+	n := 0
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			n += int(st.Size())
+		}
+	}
+	return n
+}
+
 func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set, f *runFlags, files []string) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if f.output != "text" && f.output != "json" {
@@ -121,26 +133,20 @@ func runPlaybooks(cmd *cobra.Command, reg *module.Registry, secrets *redact.Set,
 	if err != nil {
 		return reportLoadErrors(stderr, err)
 	}
-	// The inventory loads while the playbooks parse: neither needs the other.
-	type loadedInventory struct {
-		inv *inventory.Inventory
-		err error
-	}
-	invLoaded := make(chan loadedInventory, 1)
-	go func() {
-		inv, err := inventory.LoadVault(f.inventories, opener)
-		invLoaded <- loadedInventory{inv, err}
-	}()
+	// The inventory loads while the playbooks parse, the biggest files
+	// first on every core: neither needs the other.
 	loader := &playbook.Loader{Registry: reg, Vault: opener}
-	books, loadErr := loader.LoadAll(files)
+	var inv *inventory.Inventory
+	var invErr error
+	books, loadErr := loader.LoadAll(files, work.Job{Cost: fileSizes(f.inventories), Do: func() {
+		inv, invErr = inventory.LoadVault(f.inventories, opener)
+	}})
 	var problems diag.List
 	if loadErr != nil && !errors.As(loadErr, &problems) {
 		return &codedError{code: exitParse, err: loadErr}
 	}
-	loaded := <-invLoaded
-	inv, err := loaded.inv, loaded.err
-	if err != nil {
-		return reportLoadErrors(stderr, err)
+	if invErr != nil {
+		return reportLoadErrors(stderr, invErr)
 	}
 	if len(problems) > 0 {
 		return reportLoadErrors(stderr, problems)

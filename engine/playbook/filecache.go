@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/cutover/cutover/engine/vault"
+	"github.com/cutover/cutover/engine/work"
 	"github.com/cutover/cutover/engine/yamlx"
 )
 
@@ -20,8 +21,10 @@ type fileCache struct {
 }
 
 type cachedDoc struct {
-	ready chan struct{} // closed once doc is set
-	doc   *yamlx.Doc    // nil when the parse failed: the Load reports why
+	ready   chan struct{} // closed once doc is set
+	doc     *yamlx.Doc    // nil when the parse failed: the Load reports why
+	size    int           // of the file, for scheduling
+	imports []string      // the files it plainly imports
 }
 
 // claim returns path's entry, and whether the caller created it and so
@@ -67,25 +70,50 @@ func (c *fileCache) put(path string, doc *yamlx.Doc) {
 	c.docs[path] = e
 }
 
-// prefetch starts parsing path, and the playbooks it imports, in the
-// background; it returns at once.
-func (c *fileCache) prefetch(path string, opener *vault.Opener) {
-	e, mine := c.claim(path)
-	if !mine {
-		return
-	}
-	go func() {
-		defer close(e.ready)
+// parseJobs reads paths and the playbooks they plainly import, and claims
+// each file not yet in the cache: the jobs returned parse them, each with
+// the file's size as its cost. Every job must run, as Loads wait for it.
+func (c *fileCache) parseJobs(paths []string, opener *vault.Opener) []work.Job {
+	var jobs []work.Job
+	for len(paths) > 0 {
+		path := paths[0]
+		paths = paths[1:]
+		e, mine := c.claim(path)
+		if !mine {
+			continue
+		}
 		src, err := os.ReadFile(path)
 		if err != nil {
-			return
+			close(e.ready) // left for the Load to report
+			continue
 		}
-		// Imported files start parsing before this one does.
+		e.size = len(src)
 		for _, target := range importTargets(src) {
-			c.prefetch(filepath.Join(filepath.Dir(path), target), opener)
+			e.imports = append(e.imports, filepath.Join(filepath.Dir(path), target))
 		}
-		e.doc, _ = yamlx.ParseVault(path, src, opener)
-	}()
+		paths = append(paths, e.imports...)
+		jobs = append(jobs, work.Job{Cost: len(src), Do: func() {
+			defer close(e.ready)
+			e.doc, _ = yamlx.ParseVault(path, src, opener)
+		}})
+	}
+	return jobs
+}
+
+// cost is the bytes a Load of path parses: the file's and its imports'.
+func (c *fileCache) cost(path string, seen map[string]bool) int {
+	c.mu.Lock()
+	e := c.docs[path]
+	c.mu.Unlock()
+	if e == nil || seen[path] {
+		return 0
+	}
+	seen[path] = true
+	n := e.size
+	for _, imp := range e.imports {
+		n += c.cost(imp, seen)
+	}
+	return n
 }
 
 // importTargets lists the files a playbook's text plainly imports

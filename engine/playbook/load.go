@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/cutover/cutover/engine/vault"
+	"github.com/cutover/cutover/engine/work"
 
 	"github.com/goccy/go-yaml/ast"
 
@@ -39,33 +39,32 @@ func (l *Loader) Load(path string) (*Playbook, error) {
 	return pb, l.errs.Err()
 }
 
-// Prefetch starts parsing playbook files, and the files they import, in
-// the background on every core, for the Loads that follow (which wait for
-// them); a file that fails to parse is left for its Load to report.
-func (l *Loader) Prefetch(paths ...string) {
-	files := l.cache()
-	for _, p := range paths {
-		files.prefetch(p, l.Vault)
-	}
+// ParseJobs reads playbook files and the files they import, and returns a
+// job for each one not yet parsed, for the Loads that follow (which wait
+// for them): run them all, side by side with other work if need be. A file
+// that cannot be read or parsed is left for its Load to report.
+func (l *Loader) ParseJobs(paths ...string) []work.Job {
+	return l.cache().parseJobs(paths, l.Vault)
 }
 
-// LoadAll loads playbooks side by side, each as soon as its files are
-// parsed, with Loaders sharing this one's parsed files. It returns the
-// playbooks that loaded, in order, and every problem found in any of them.
-func (l *Loader) LoadAll(paths []string) ([]*Playbook, error) {
-	l.Prefetch(paths...)
+// LoadAll loads playbooks on every core: it parses them and the files
+// they import, biggest first, along with the alongside jobs (the
+// inventory's load, say), then validates each playbook as soon as its
+// files are parsed, with Loaders sharing this one's parsed files. It
+// returns the playbooks that loaded, in order, and every problem found in
+// any of them.
+func (l *Loader) LoadAll(paths []string, alongside ...work.Job) ([]*Playbook, error) {
+	parse := append(l.ParseJobs(paths...), alongside...)
 	books := make([]*Playbook, len(paths))
 	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
+	var load []work.Job
 	for i, path := range paths {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		load = append(load, work.Job{Cost: l.files.cost(path, map[string]bool{}), Do: func() {
 			each := &Loader{Registry: l.Registry, Vault: l.Vault, files: l.files}
 			books[i], errs[i] = each.Load(path)
-		}()
+		}})
 	}
-	wg.Wait()
+	work.Run(parse, load)
 	var loaded []*Playbook
 	var all diag.List
 	for i, err := range errs {

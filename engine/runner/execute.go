@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cutover/cutover/engine/conn"
@@ -437,12 +438,14 @@ func failedOutcome(h *hostState, task string, err error) *taskOutcome {
 }
 
 // currentUser is who cutover runs as; become to this user needs no sudo.
-var currentUser = func() string {
+// Looked up on first use: reading the user database at start would cost
+// every run, a syntax check included.
+var currentUser = sync.OnceValue(func() string {
 	if u, err := user.Current(); err == nil {
 		return u.Username
 	}
 	return os.Getenv("USER")
-}()
+})
 
 // becomeFor resolves become settings: CLI, play, blocks, task, then the
 // host's ansible_become* variables.
@@ -488,7 +491,7 @@ func (pr *playRun) becomeFor(t *playbook.Task, in *inherited, sc *scope, local b
 		}
 		b.User = u
 	}
-	if local && b.Enabled && (b.User == "" && currentUser == "root" || b.User == currentUser) {
+	if local && b.Enabled && (b.User == "" && currentUser() == "root" || b.User == currentUser()) {
 		b.Enabled = false // already that user here: sudo would add nothing
 	}
 	return b, nil
