@@ -5,9 +5,8 @@
 # default, Ansible's ssh_args: connections kept 60 s; and with a connection
 # per run), and by two shell floors over already open (multiplexed) ssh
 # connections: one script per host doing the same idempotent edits, and one
-# ssh exec per task. hyperfine measures each side by side; then
-# --syntax-check of the migration's three playbooks, cutover against
-# ansible-playbook. The tables go to bench/RESULTS.md.
+# ssh exec per task. hyperfine measures each side by side; the tables go
+# to bench/RESULTS.md (bench/syntax.sh times --syntax-check).
 #
 #   bench/run.sh [HOSTS] [TASKS]     # default 7 hosts, 10 tasks (10 or 50)
 set -euo pipefail
@@ -80,16 +79,6 @@ hyperfine -w 1 -r "$runs" --export-markdown "$lab/results.md" --export-json "$la
 rss=$( { /usr/bin/time -v $cutover >/dev/null; } 2>&1 | sed -n 's/.*Maximum resident set size (kbytes): //p')
 keeper_rss=$(ps -o rss= -C cutover | sort -n | tail -1)
 
-# --syntax-check of the migration: Ansible resolves every module name, so
-# cutover's own get stub files in a library folder (not run, only found).
-mkdir -p "$lab/library"
-for m in $(bin/cutover doc | awk '{print $1}'); do echo "# stub for --syntax-check" > "$lab/library/$m.py"; done
-books="playbooks/before-downtime.yml playbooks/during-downtime.yml playbooks/after-downtime.yml"
-syntax_args="-i inventory/lab.yml --vault-password-file inventory/lab.vault-password --syntax-check $books" # the same for both
-hyperfine -w 1 -r "$runs" --export-markdown "$lab/syntax.md" --export-json "$lab/syntax.json" \
-  -n "ansible-playbook --syntax-check" "ANSIBLE_LIBRARY=$lab/library ansible-playbook $syntax_args" \
-  -n "cutover run --syntax-check" "bin/cutover run $syntax_args"
-
 out=bench/RESULTS.md
 {
   echo "## $hosts hosts x $tasks tasks ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r))"
@@ -108,14 +97,5 @@ print(f"- cutover, a connection per run: {r['cutover run, a connection per run']
 print(f"- cutover --check --diff / real run: {r['cutover run --check --diff'] / c:.2f}")
 PY
   echo "- cutover peak RSS: $((rss / 1024)) MB (its connection keeper: $((keeper_rss / 1024)) MB)"
-  echo
-  cat "$lab/syntax.md"
-  echo
-  python3 - "$lab/syntax.json" <<'PY'
-import json, sys
-r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
-a, c = r["ansible-playbook --syntax-check"], r["cutover run --syntax-check"]
-print(f"- --syntax-check of the three migration playbooks: ansible-playbook {a:.3f} s, cutover {c:.3f} s median; cutover is {a / c:.0f}x as fast")
-PY
   echo
 } | tee -a "$out"

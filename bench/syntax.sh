@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# --syntax-check of the migration's three playbooks, the same flags for
+# both: ansible-playbook against cutover, side by side with hyperfine (30
+# runs each, no shell: a shell would cost more than cutover's run). The
+# table goes to bench/RESULTS.md. Needs no lab and no root once hyperfine
+# and ansible-core are installed.
+#
+#   bench/syntax.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+if ! command -v hyperfine >/dev/null || ! command -v ansible-playbook >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || { echo "needs hyperfine and ansible-core: run as root to install them" >&2; exit 1; }
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine ansible-core >/dev/null
+fi
+make -s build
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Ansible resolves every module name, so cutover's own get stub files in a
+# library folder (found, never run); cutover ignores ANSIBLE_LIBRARY.
+mkdir -p "$work/library"
+for m in $(bin/cutover doc | awk '{print $1}'); do echo "# stub for --syntax-check" > "$work/library/$m.py"; done
+books="playbooks/before-downtime.yml playbooks/during-downtime.yml playbooks/after-downtime.yml"
+args="-i inventory/lab.yml --vault-password-file inventory/lab.vault-password --syntax-check $books"
+ANSIBLE_LIBRARY=$work/library ANSIBLE_HOME=$work/ansible-home ANSIBLE_LOCAL_TEMP=$work/ansible-tmp \
+  hyperfine -N -w 3 -r 30 --export-markdown "$work/syntax.md" --export-json "$work/syntax.json" \
+  -n "ansible-playbook --syntax-check" "ansible-playbook $args" \
+  -n "cutover run --syntax-check" "bin/cutover run $args"
+
+{
+  echo "## --syntax-check of the migration's three playbooks ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r))"
+  echo
+  cat "$work/syntax.md"
+  echo
+  python3 - "$work/syntax.json" <<'PY'
+import json, sys
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+a, c = r["ansible-playbook --syntax-check"], r["cutover run --syntax-check"]
+print(f"- ansible-playbook {a * 1000:.0f} ms, cutover {c * 1000:.1f} ms median; cutover is {a / c:.0f}x as fast")
+PY
+  echo
+} | tee -a bench/RESULTS.md
