@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # --syntax-check of the migration's three playbooks, the same flags for
-# both: ansible-playbook against cutover, side by side with hyperfine (30
-# runs each, no shell: a shell would cost more than cutover's run). The
-# table goes to bench/RESULTS.md. Needs no lab and no root once hyperfine
-# and ansible-core are installed.
+# both: ansible-playbook against cutover, side by side with hyperfine
+# (each at least 30 runs and 3 seconds, so cutover's median comes from a
+# few hundred runs rather than a moment's luck; no shell: it would cost
+# more than cutover's run). The table goes to bench/RESULTS.md. Needs no
+# lab and no root once hyperfine and ansible-core are installed.
 #
 #   bench/syntax.sh
 set -euo pipefail
@@ -25,7 +26,7 @@ for m in $(bin/cutover doc | awk '{print $1}'); do echo "# stub for --syntax-che
 books="playbooks/before-downtime.yml playbooks/during-downtime.yml playbooks/after-downtime.yml"
 args="-i inventory/lab.yml --vault-password-file inventory/lab.vault-password --syntax-check $books"
 ANSIBLE_LIBRARY=$work/library ANSIBLE_HOME=$work/ansible-home ANSIBLE_LOCAL_TEMP=$work/ansible-tmp \
-  hyperfine -N -w 3 -r 30 --export-markdown "$work/syntax.md" --export-json "$work/syntax.json" \
+  hyperfine -N -w 3 -m 30 --export-markdown "$work/syntax.md" --export-json "$work/syntax.json" \
   -n "ansible-playbook --syntax-check" "ansible-playbook $args" \
   -n "cutover run --syntax-check" "bin/cutover run $args"
 
