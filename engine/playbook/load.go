@@ -39,22 +39,15 @@ func (l *Loader) Load(path string) (*Playbook, error) {
 	return pb, l.errs.Err()
 }
 
-// ParseJobs reads playbook files and the files they import, and returns a
-// job for each one not yet parsed, for the Loads that follow (which wait
-// for them): run them all, side by side with other work if need be. A file
-// that cannot be read or parsed is left for its Load to report.
-func (l *Loader) ParseJobs(paths ...string) []work.Job {
-	return l.cache().parseJobs(paths, l.Vault)
-}
-
 // LoadAll loads playbooks on every core: it parses them and the files
 // they import, biggest first, along with the alongside jobs (the
 // inventory's load, say), then validates each playbook as soon as its
 // files are parsed, with Loaders sharing this one's parsed files. It
 // returns the playbooks that loaded, in order, and every problem found in
-// any of them.
+// any of them; a file that cannot be read or parsed is reported by the
+// Load that needs it.
 func (l *Loader) LoadAll(paths []string, alongside ...work.Job) ([]*Playbook, error) {
-	parse := append(l.ParseJobs(paths...), alongside...)
+	parse := append(l.cache().parseJobs(paths, l.Vault), alongside...)
 	books := make([]*Playbook, len(paths))
 	errs := make([]error, len(paths))
 	var load []work.Job
