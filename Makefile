@@ -34,9 +34,9 @@ test:
 
 # The speed benchmark (as root): ansible-playbook, cutover and the shell
 # floors side by side on the SSH lab, 7 hosts x 10 and 50 tasks and 50
-# hosts x 10 tasks (about 15 minutes, most of it Ansible's), --syntax-check of
-# the migration (bench/syntax.sh), then the 1 GB
-# database copy; each appends to bench/RESULTS.md.
+# hosts x 10 tasks (about 25 minutes, most of it Ansible's), --syntax-check
+# of the migration (bench/syntax.sh), then the 1 GB database copy; each
+# appends to bench/RESULTS.md.
 bench:
 	./bench/run.sh 7 10
 	./bench/run.sh 7 50

@@ -15,8 +15,8 @@ type Job struct {
 }
 
 // Run runs stages of jobs on up to GOMAXPROCS goroutines, the caller's
-// among them, and returns when all have ended. Within a stage the
-// costliest start first; a stage's jobs start once all of the stage
+// among them, and returns when all have ended. Within a stage (sorted in
+// place) the costliest start first; a stage's jobs start once all of the stage
 // before have started, without waiting for them to end, so a job may wait
 // for one of an earlier stage (never of a later one: that could wait
 // forever).
