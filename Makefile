@@ -34,7 +34,7 @@ test:
 
 # The speed benchmark (as root): ansible-playbook, cutover and the shell
 # floors side by side on the SSH lab, 7 hosts x 10 and 50 tasks and 50
-# hosts x 10 tasks (about 25 minutes, most of it Ansible's), --syntax-check
+# hosts x 10 tasks (25-40 minutes, most of it Ansible's), --syntax-check
 # of the migration (bench/syntax.sh), then the 1 GB database copy; each
 # appends to bench/RESULTS.md.
 bench:
