@@ -122,7 +122,12 @@ func (m commandModule) Plan(ctx context.Context, env *module.Env, args module.Ar
 				Data: map[string]any{"cmd": display, "rc": 0, "stdout": "skipped, since " + p + " does not exist", "stdout_lines": []any{"skipped, since " + p + " does not exist"}, "stderr": "", "stderr_lines": []any{}, "start": nil, "end": nil, "delta": nil}}}, nil
 		}
 	}
-	return &module.Change{Action: module.Invoke, Summary: fmt.Sprint(display),
+	// In check mode Ansible registers rc 0 and empty output, so later
+	// tasks can read them; with creates or removes it reports changed.
+	guarded := argString(args, "creates") != "" || argString(args, "removes") != ""
+	checkResult := &module.Result{Data: map[string]any{"cmd": display, "rc": 0, "stdout": "", "stdout_lines": []any{},
+		"stderr": "", "stderr_lines": []any{}, "start": nil, "end": nil, "delta": nil}}
+	return &module.Change{Action: module.Invoke, Summary: fmt.Sprint(display), Result: checkResult, CheckChanged: guarded,
 		Data: commandPlan{cmd: c, display: display, strip: argBool(args, "strip_empty_ends")}}, nil
 }
 

@@ -332,15 +332,16 @@ func planContent(p string, data []byte, cur *module.FileInfo, old []byte, attrs 
 		w.Attrs = c
 		return w, nil
 	}
-	// A new file: WriteFile creates it 0644 and owned by the connection's
-	// user; anything else is set through the options.
+	// A new file: WriteFile creates it 0666 less the host's umask (0644
+	// as a rule) and owned by the connection's user; a mode asked for is
+	// always passed on, as the umask may differ.
 	w.Attrs = attrChange{Path: p, BeforeMode: "0644"}
 	if attrs.Mode != "" {
 		m, err := desiredMode(attrs.Mode, 0o644, false)
 		if err != nil {
 			return nil, fmt.Errorf("mode %q: %w", attrs.Mode, err)
 		}
-		w.Attrs.SetMode, w.Attrs.Mode = m != 0o644, m
+		w.Attrs.SetMode, w.Attrs.Mode = true, m
 	}
 	w.Attrs.SetOwner, w.Attrs.Owner = attrs.Owner != "", attrs.Owner
 	w.Attrs.SetGroup, w.Attrs.Group = attrs.Group != "", attrs.Group
@@ -420,13 +421,13 @@ func (w *contentWrite) contentDiffs(header string, before []byte) []module.Diff 
 }
 
 // attrsReported is whether Ansible's message would mention attributes:
-// on a new file only a mode other than the 0644 it is created with counts
+// on a new file only a mode other than the usual 0644 counts
 // (the owner it gets is the connection's, unknown here).
 func (w *contentWrite) attrsReported() bool {
 	if w.Existed {
 		return w.Attrs.any()
 	}
-	return w.Attrs.SetMode
+	return w.Attrs.SetMode && w.Attrs.Mode != 0o644
 }
 
 // attrMsg appends Ansible's attribute message to a module message.

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/cutover/cutover/engine/module"
@@ -159,10 +160,27 @@ func describe(cmd module.Command) string {
 	return Quote(cmd.Argv)
 }
 
+// processUmask is this process's umask, read from /proc: umask(2) can
+// only read it by setting it, which other goroutines would see.
+var processUmask = sync.OnceValue(func() fs.FileMode {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o022
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return fs.FileMode(u)
+			}
+		}
+	}
+	return 0o022
+})
+
 // WriteFile replaces path atomically, keeping the old file's mode and owner
 // unless opt says otherwise.
 func (l *Local) WriteFile(ctx context.Context, path string, data []byte, opt module.WriteOptions) error {
-	mode := fs.FileMode(0o644)
+	mode := 0o666 &^ processUmask() // a new file's, as Ansible's modules make it
 	uid, gid := -1, -1
 	if old, err := os.Stat(path); err == nil {
 		mode = old.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)

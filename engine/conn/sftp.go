@@ -12,8 +12,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cutover/cutover/engine/module"
 	"github.com/pkg/sftp"
+
+	"github.com/cutover/cutover/engine/module"
 )
 
 // Files on an SSH host move over the connection's one SFTP subsystem.
@@ -179,7 +180,9 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 	if err != nil {
 		return err
 	}
-	mode := fs.FileMode(0o644)
+	// mode 0 leaves a new file as the server creates it: 0666 less its
+	// umask, as Ansible's modules leave theirs.
+	mode := fs.FileMode(0)
 	uid, gid := -1, -1
 	if old, err := s.Stat(ctx, p); err == nil {
 		mode, uid, gid = old.Mode, old.UID, old.GID
@@ -204,16 +207,19 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 		fc.Remove(tmp)
 		return fmt.Errorf("write %s: %w", p, s.fileErr(err))
 	}
-	if err := writeSynced(fc, tmp, data); err != nil {
+	if err := writeSynced(fc, tmp, data, mode); err != nil {
 		return cleanup(err)
 	}
 	if uid >= 0 || gid >= 0 {
 		if err := fc.Chown(tmp, uid, gid); err != nil {
 			return cleanup(err)
 		}
-	}
-	if err := fc.Chmod(tmp, mode); err != nil {
-		return cleanup(err)
+		// chown clears setuid and setgid bits: set the mode again.
+		if mode != 0 {
+			if err := fc.Chmod(tmp, mode); err != nil {
+				return cleanup(err)
+			}
+		}
 	}
 	if len(opt.Validate) > 0 {
 		argv := make([]string, len(opt.Validate))
@@ -252,10 +258,18 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 	return nil
 }
 
-func writeSynced(fc *sftp.Client, p string, data []byte) error {
+func writeSynced(fc *sftp.Client, p string, data []byte, mode fs.FileMode) error {
 	f, err := fc.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return err
+	}
+	// The mode is set before the data goes in: a 0600 file's new content
+	// is never readable by others, not even for a moment.
+	if mode != 0 {
+		if err := f.Chmod(mode); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,6 +164,32 @@ func TestSSH(t *testing.T) {
 		quiet := conn.WithTask(root, nil, conn.Become{Enabled: true, User: "app", Password: "s3cret-pw"})
 		if got := run(t, quiet, module.Command{Argv: []string{"cat"}, Stdin: []byte("data\n")}); got != "data\n" {
 			t.Errorf("the command's stdin was %q", got)
+		}
+	})
+
+	t.Run("a new file gets the host's default mode: 0666 less its umask", func(t *testing.T) {
+		deploy, err := dial(t, lab, h, "deploy", "deploy-pw", keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asRoot := conn.WithTask(deploy, nil, conn.Become{Enabled: true, User: "root", Password: "deploy-pw"})
+		root, err := dial(t, lab, h, "root", "", keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, c := range map[string]module.MutableHost{"sftp": root, "become": asRoot} {
+			umask, err := strconv.ParseUint(strings.TrimSpace(run(t, c, module.Command{Shell: "umask"})), 8, 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(lab.Dir, "new-"+name)
+			os.Remove(p)
+			if err := c.WriteFile(context.Background(), p, []byte("x\n"), module.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := c.Stat(context.Background(), p); err != nil || fi.Mode != fs.FileMode(0o666&^umask) {
+				t.Errorf("%s: a new file under umask %04o: %+v %v", name, umask, fi, err)
+			}
 		}
 	})
 

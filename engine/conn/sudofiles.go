@@ -97,10 +97,11 @@ const writeScript = `set -e
 p=$1 t=$2 mode=$3 owner=$4 group=$5
 shift 5
 trap 'rm -f "$t"' EXIT
+u=$(umask)
 umask 077
 set -C
 cat > "$t"
-if [ -e "$p" ]; then chown --reference="$p" "$t"; chmod --reference="$p" "$t"; else chmod 0644 "$t"; fi
+if [ -e "$p" ]; then chown --reference="$p" "$t"; chmod --reference="$p" "$t"; else chmod "$(printf %o $((0666 & ~$u)))" "$t"; fi
 if [ -n "$owner" ]; then chown "$owner" "$t"; fi
 if [ -n "$group" ]; then chgrp "$group" "$t"; fi
 if [ -n "$mode" ]; then chmod "$mode" "$t"; fi

@@ -146,6 +146,10 @@ type Change struct {
 	// CheckSkip, for Invoke plans, is the message shown when the task is
 	// skipped in check mode; empty means the default message.
 	CheckSkip string
+	// CheckChanged, for Invoke plans, reports changed rather than skipped
+	// in check mode: Ansible's command with creates or removes, whose
+	// condition said it would run.
+	CheckChanged bool
 	// Data is private to the module, for Apply.
 	Data any
 }

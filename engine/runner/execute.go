@@ -201,6 +201,16 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// explained is an error shown as msg that still unwraps to its cause
+// (skipsLoopError looks for an undefined variable below Ansible's words).
+type explained struct {
+	msg   string
+	cause error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.cause }
+
 // loopItems renders loop/with_* into a list.
 func (pr *playRun) loopItems(t *playbook.Task, sc *scope) ([]any, bool, error) {
 	if t.Loop == nil {
@@ -208,7 +218,7 @@ func (pr *playRun) loopItems(t *playbook.Task, sc *scope) ([]any, bool, error) {
 	}
 	v, err := expr.RenderValue(t.Loop, sc)
 	if err != nil {
-		return nil, true, fmt.Errorf("The task includes an option with an undefined variable. The error was: %v", errText(err))
+		return nil, true, &explained{"The task includes an option with an undefined variable. The error was: " + errText(err), err}
 	}
 	switch t.LoopWith {
 	case "with_dict":
@@ -290,6 +300,34 @@ func (pr *playRun) failHost(h *hostState, t *playbook.Task, in *inherited, err e
 }
 
 // execute runs a task on one host: conditions, loop, module, register.
+// skipsLoopError decides a loop that could not be rendered as Ansible
+// does: an undefined variable in the loop counts only if the task's when
+// holds without the item, so `loop: "{{ x }}"` with `when: x is defined`
+// skips. It reports whether the task is skipped, or the error to fail with.
+func (pr *playRun) skipsLoopError(t *playbook.Task, sc *scope, in *inherited, loopErr error) (bool, error) {
+	var undefined *expr.UndefinedError
+	if !errors.As(loopErr, &undefined) {
+		return false, loopErr
+	}
+	ok, err := pr.conditionsHold(t, sc, in)
+	switch {
+	case err != nil:
+		return false, err
+	case ok:
+		return false, loopErr
+	}
+	return true, nil
+}
+
+// conditionSkipped is the outcome of a task whose when is false.
+func conditionSkipped(h *hostState, name string) *taskOutcome {
+	res := map[string]any{"changed": false, "skip_reason": "Conditional result was False"}
+	reg := maps.Clone(res)
+	reg["skipped"] = true
+	return &taskOutcome{status: StatusSkipped, register: reg,
+		lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
+}
+
 func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, in *inherited, name string) *taskOutcome {
 	if in.gathering && h.gathered {
 		// Facts are gathered once per host per run; later plays reuse them.
@@ -297,21 +335,27 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 			lines: []*HostResult{{Host: h.name, Task: name, Module: t.Module, Status: StatusOK, Result: map[string]any{"changed": false}}}}
 	}
 	sc := pr.scopeFor(h, t, in)
+	// A loop or when that cannot be evaluated fails the task, and
+	// ignore_errors covers that failure too, as in Ansible.
+	failed := func(err error) *taskOutcome {
+		out := failedOutcome(h, name, err)
+		pr.applyIgnore(t, in, sc, out)
+		return out
+	}
 	items, looped, err := pr.loopItems(t, sc)
 	if err != nil {
-		return failedOutcome(h, name, err)
+		if skip, err := pr.skipsLoopError(t, sc, in, err); !skip {
+			return failed(err)
+		}
+		return conditionSkipped(h, name)
 	}
 	if !looped {
 		ok, err := pr.conditionsHold(t, sc, in)
 		if err != nil {
-			return failedOutcome(h, name, err)
+			return failed(err)
 		}
 		if !ok {
-			res := map[string]any{"changed": false, "skip_reason": "Conditional result was False"}
-			reg := maps.Clone(res)
-			reg["skipped"] = true
-			return &taskOutcome{status: StatusSkipped, register: reg,
-				lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
+			return conditionSkipped(h, name)
 		}
 		return pr.runOnce(ctx, t, h, in, sc, name, nil)
 	}
@@ -338,7 +382,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		ok, err := pr.conditionsHold(t, isc, in)
 		switch {
 		case err != nil:
-			one = failedOutcome(h, name, err)
+			one = failed(err)
 		case !ok:
 			res := map[string]any{"changed": false, "skip_reason": "Conditional result was False"}
 			one = &taskOutcome{status: StatusSkipped, register: playbook.MergedVars(res, map[string]any{"skipped": true}),
@@ -375,6 +419,11 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		agg.facts = playbook.MergedVars(agg.facts, one.facts)
 		agg.vars = playbook.MergedVars(agg.vars, one.vars)
 		agg.included = playbook.MergedVars(agg.included, one.included)
+		// The next item sees what this one set (set_fact accumulating
+		// over a loop), as Ansible updates the task's vars per item.
+		if len(one.vars)+len(one.included) > 0 {
+			sc = sc.with(playbook.MergedVars(one.included, one.vars))
+		}
 		if lc := t.LoopControl.Pause; lc > 0 && i < len(items)-1 {
 			time.Sleep(time.Duration(lc * float64(time.Second)))
 		}

@@ -210,7 +210,15 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		if msg == "" {
 			msg = "Command would have run if not in check mode"
 		}
-		res = &module.Result{Skipped: true, Msg: msg}
+		// Result carries what register stores (command's rc and stdout);
+		// Apply is never reached.
+		res = orEmpty(change.Result)
+		res.Msg = msg
+		if change.CheckChanged {
+			res.Changed = true
+		} else {
+			res.Skipped = true
+		}
 	case check:
 		// Check mode: report the plan; Apply is never reached.
 		res = orEmpty(change.Result)
@@ -243,14 +251,16 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 	if t.Register != "" {
 		csc = sc.with(map[string]any{t.Register: expr.MarkUnsafe(reg)})
 	}
-	if len(t.ChangedWhen) > 0 {
+	// As in Ansible, a skipped result (check mode) is not judged.
+	judged := reg["skipped"] != true
+	if judged && len(t.ChangedWhen) > 0 {
 		changed, err := allHold(t.ChangedWhen, csc)
 		if err != nil {
 			return failedOutcome(h, name, err)
 		}
 		reg["changed"] = changed
 	}
-	if len(t.FailedWhen) > 0 {
+	if judged && len(t.FailedWhen) > 0 {
 		failed, err := anyHolds(t.FailedWhen, csc)
 		if err != nil {
 			return failedOutcome(h, name, err)
@@ -385,6 +395,26 @@ func (pr *playRun) delegateVars(name string) map[string]any {
 	return map[string]any{}
 }
 
+// notifyNames renders the task's notify list for h: `notify: restart
+// {{ svc }}` names its handler once rendered. A name that does not render
+// is kept as written, so it matches no handler, as before.
+func (pr *playRun) notifyNames(t *playbook.Task, h *hostState, in *inherited) []string {
+	names := slices.Clone(t.Notify)
+	var sc *scope
+	for i, n := range names {
+		if !module.Templated(n) {
+			continue
+		}
+		if sc == nil {
+			sc = pr.scopeFor(h, t, in)
+		}
+		if s, err := expr.RenderString(n, sc); err == nil {
+			names[i] = s
+		}
+	}
+	return names
+}
+
 // finish reports a host's outcome and records its effects: stats,
 // register, facts, notifications, failure.
 func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *taskOutcome) {
@@ -392,6 +422,7 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	for _, l := range out.lines {
 		r.Reporter.Result(l)
 	}
+	notify := pr.notifyNames(t, h, in)
 	h.mu.Lock()
 	if t.Register != "" {
 		h.registered[t.Register] = expr.MarkUnsafe(out.register)
@@ -418,7 +449,7 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 			}
 		})
 		if out.changed && out.status != StatusFailed {
-			for _, n := range t.Notify {
+			for _, n := range notify {
 				h.notified[n] = true
 			}
 		}

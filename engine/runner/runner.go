@@ -111,6 +111,9 @@ func (r *Runner) Run(ctx context.Context, books []*playbook.Playbook) (*Outcome,
 	if r.Options.Forks <= 0 {
 		r.Options.Forks = 10
 	}
+	if err := r.checkLimit(); err != nil {
+		return r.outcome(), err
+	}
 plays:
 	for _, pb := range books {
 		for _, play := range pb.Plays {
@@ -191,6 +194,24 @@ type playRun struct {
 	ended    bool // meta: end_play
 	noHosts  bool // "NO MORE HOSTS LEFT" was printed
 	aborted  bool // any_errors_fatal or max_fail_percentage
+}
+
+// checkLimit refuses a --limit that leaves no host of the inventory, as
+// ansible-playbook does: a mistyped limit must not pass as a run that did
+// nothing. An empty inventory is left to the plays.
+func (r *Runner) checkLimit() error {
+	all := r.Inventory.Hosts()
+	if r.Options.Limit == "" || len(all) == 0 {
+		return nil
+	}
+	left, err := r.Inventory.Limit(all, r.Options.Limit)
+	if err != nil {
+		return fmt.Errorf("--limit: %w", err)
+	}
+	if len(left) == 0 {
+		return errors.New("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
+	}
+	return nil
 }
 
 // runPlay runs one play; broken reports that a whole batch failed (or

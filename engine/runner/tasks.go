@@ -148,8 +148,11 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 		sc := pr.scopeFor(h, t, in)
 		items, looped, err := pr.loopItems(t, sc)
 		if err != nil {
-			pr.failHost(h, t, in, err)
-			continue
+			if skip, err := pr.skipsLoopError(t, sc, in, err); !skip {
+				pr.failHost(h, t, in, err)
+				continue
+			}
+			items, looped = nil, false // reported as skipped below
 		}
 		if !looped {
 			items = []any{nil}
