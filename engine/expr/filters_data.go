@@ -108,6 +108,8 @@ func digest(algo, s string) (any, error) {
 // normDeep converts decoded JSON or YAML into the value model.
 func normDeep(v any) any {
 	switch x := v.(type) {
+	case Bound:
+		return x.Text
 	case json.Number:
 		if i, err := strconv.Atoi(x.String()); err == nil {
 			return i

@@ -262,6 +262,9 @@ func (c *evalCtx) lazy(v any) (any, error) {
 	if _, ok := v.(Unsafe); ok {
 		return v, nil // data, never a template; norm unwraps it where used
 	}
+	if b, ok := v.(Bound); ok {
+		return (&evalCtx{scope: b.Scope, depth: c.depth}).lazy(b.Text)
+	}
 	s, ok := v.(string)
 	if !ok || !IsTemplate(s) {
 		return norm(v), nil
@@ -288,6 +291,9 @@ func (c *evalCtx) lazy(v any) (any, error) {
 func (c *evalCtx) deep(v any) (any, error) {
 	if _, ok := v.(Unsafe); ok {
 		return v, nil // kept marked inside containers; norm unwraps it for use
+	}
+	if _, ok := v.(Bound); ok {
+		return c.lazy(v)
 	}
 	switch x := norm(v).(type) {
 	case string:

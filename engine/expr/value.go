@@ -151,12 +151,22 @@ func pyType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// Bound is a template that renders in the scope it was bound to, not in
+// the one reading it: hostvars['b'].url renders with b's variables, as
+// Ansible's hostvars do. Read whole, outside a lookup, it is its text.
+type Bound struct {
+	Text  string
+	Scope Scope
+}
+
 // norm maps the numeric and container types YAML and Go callers produce
 // onto the value model: int, float64, []any, map[string]any.
 func norm(v any) any {
 	switch x := v.(type) {
 	case Unsafe:
 		return string(x)
+	case Bound:
+		return x.Text
 	case int64:
 		return int(x)
 	case int32:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/expr"
+	"github.com/cutover/cutover/engine/inventory"
 	"github.com/cutover/cutover/engine/module"
 	"github.com/cutover/cutover/engine/playbook"
 )
@@ -108,13 +109,42 @@ func (pr *playRun) activeAll() []*hostState {
 func (pr *playRun) hostvars() any {
 	out := map[string]any{}
 	for _, h := range pr.r.Inventory.Hosts() {
+		var vars map[string]any
 		if s, ok := pr.r.hosts[h.Name]; ok {
-			out[h.Name] = s.persistentVars()
+			vars = s.persistentVars()
 		} else {
-			out[h.Name] = pr.r.Inventory.HostVars(h)
+			vars = maps.Clone(pr.r.Inventory.HostVars(h))
 		}
+		out[h.Name] = pr.bindTemplates(h, vars)
 	}
 	return out
+}
+
+// bindTemplates makes a host's templated variables render with that
+// host's own variables wherever they are read, as Ansible's hostvars do:
+// hostvars['b'].url is b's url, never the reader's ansible_host in it.
+// Like Ansible's, that scope has no play vars: extra vars, the host's
+// set_fact and registered values, facts, inventory and magic variables.
+func (pr *playRun) bindTemplates(h *inventory.Host, vars map[string]any) map[string]any {
+	var sc *scope
+	for k, v := range vars {
+		s, ok := v.(string)
+		if !ok || !expr.IsTemplate(s) {
+			continue
+		}
+		if sc == nil {
+			r := pr.r
+			magic := map[string]any{
+				"inventory_hostname":       h.Name,
+				"inventory_hostname_short": strings.SplitN(h.Name, ".", 2)[0],
+				"group_names":              toAnyList(r.Inventory.GroupNames(h)),
+			}
+			sc = &scope{layers: compact([]map[string]any{r.Options.ExtraVars, vars, magic}), redact: r.Options.Redact,
+				lazy: map[string]func() any{"hostvars": pr.hostvars, "groups": func() any { return groupsVar(r) }}}
+		}
+		vars[k] = expr.Bound{Text: s, Scope: sc}
+	}
+	return vars
 }
 
 func groupsVar(r *Runner) any {
