@@ -33,6 +33,7 @@ func TestBadInputIsRefusedBeforeAnyHost(t *testing.T) {
 		{"not-a-list.yml", "", []string{`not-a-list.yml:1:1: a playbook must be a list of plays`}},
 		{"import-missing.yml", "", []string{`import-missing.yml:4:7: read `, `no-such-file.yml: no such file or directory`}},
 		{"bad-loop-control.yml", "", []string{`bad-loop-control.yml:7:9: loop_control: unknown loop_control option "lable" (did you mean "label"?)`}},
+		{"include-apply.yml", "", []string{`include-apply.yml:6:17: apply: only tags is supported, not "become"`}},
 		{"kv-garbage.yml", "", []string{`kv-garbage.yml:4:13: file: cannot parse "and": want k=v arguments`}},
 		{"several-errors.yml", "", []string{
 			`several-errors.yml:4:36: unknown argument "contnet" for copy`,

@@ -74,6 +74,9 @@ type Task struct {
 	// (static: already expanded into Block at load time).
 	IncludeTasks string
 	Imported     bool
+	// ApplyTags are include_tasks' apply: {tags: ...}, given to the
+	// included tasks; the include's own tags select only the include.
+	ApplyTags []string
 
 	When              []any // expressions; several are ANDed
 	Register          string

@@ -275,11 +275,38 @@ func (tl taskLoader) includeTasks(t *Task, e *ast.MappingValueNode, handler bool
 		return
 	}
 	t.IncludeTasks = name
+	tl.applyKeywords(t, e)
 	if !module.Templated(name) {
 		// Validate now what will run later.
 		path := tl.resolve(name)
 		t.IncludeTasks = path
 		tl.l.loadTaskFileAs(path, posOf(tl.doc, e), handler)
+	}
+}
+
+// applyKeywords reads include_tasks' apply: only tags are supported; other
+// keywords are refused rather than ignored.
+func (tl taskLoader) applyKeywords(t *Task, e *ast.MappingValueNode) {
+	entries, ok := yamlx.Mapping(e.Value)
+	if !ok {
+		return
+	}
+	apply := find(entries, "apply")
+	if apply == nil {
+		return
+	}
+	keys, ok := yamlx.Mapping(apply.Value)
+	if !ok {
+		tl.l.add(tl.doc.Errorf(apply.Value, "apply must be a mapping of keywords"))
+		return
+	}
+	d := decoder{l: tl.l, doc: tl.doc}
+	for _, k := range keys {
+		if yamlx.KeyString(k) != "tags" {
+			tl.l.add(tl.doc.Errorf(k.Key, "apply: only tags is supported, not %q", yamlx.KeyString(k)))
+			continue
+		}
+		t.ApplyTags = d.strList(k)
 	}
 }
 

@@ -133,8 +133,15 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		}
 		return failedOutcome(h, name, errors.New(strings.Join(msgs, "; ")))
 	}
+	// The innermost setting wins: task, then its blocks, then the play.
 	check := r.Options.Check
+	if pr.play.CheckMode != nil {
+		check = *pr.play.CheckMode
+	}
 	diff := r.Options.Diff
+	if pr.play.Diff != nil {
+		diff = *pr.play.Diff
+	}
 	for _, b := range append(in.chain(), t) {
 		if b.CheckMode != nil {
 			check = *b.CheckMode
@@ -142,9 +149,6 @@ func (pr *playRun) invoke(ctx context.Context, t *playbook.Task, h *hostState, i
 		if b.Diff != nil {
 			diff = *b.Diff
 		}
-	}
-	if pr.play.CheckMode != nil && t.CheckMode == nil {
-		check = *pr.play.CheckMode
 	}
 	target, delegate := h.name, ""
 	connVars := h.inventory

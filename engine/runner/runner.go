@@ -7,16 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cutover/cutover/engine/redact"
-	"github.com/cutover/cutover/engine/vault"
 	"io"
 	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/cutover/cutover/engine/redact"
+	"github.com/cutover/cutover/engine/vault"
 
 	"github.com/cutover/cutover/engine/conn"
 	"github.com/cutover/cutover/engine/expr"
@@ -328,7 +330,9 @@ func (pr *playRun) runBatch(ctx context.Context) error {
 	if err := pr.loadVarsFiles(); err != nil {
 		return err
 	}
-	gather := play.GatherFacts == nil || *play.GatherFacts
+	// Gathering Facts is tagged always (and the play's tags), as in Ansible.
+	gather := (play.GatherFacts == nil || *play.GatherFacts) &&
+		TagsSelected(append(slices.Clone(play.Tags), "always"), pr.r.Options.Tags, pr.r.Options.SkipTags)
 	if gather && pr.r.Registry.Get("setup") != nil {
 		facts := &playbook.Task{Name: "Gathering Facts", Module: "setup", Info: pr.r.Registry.Get("setup"),
 			Args: map[string]any{}, Pos: play.Pos, Dir: play.Dir}

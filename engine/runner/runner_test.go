@@ -30,6 +30,14 @@ func TestTagsSelected(t *testing.T) {
 		{"skip: always is skipped when named", []string{"always"}, nil, []string{"always"}, false},
 		{"skip: other tag keeps always", []string{"always"}, nil, []string{"x"}, true},
 		{"skip wins over only", []string{"a", "b"}, []string{"a"}, []string{"b"}, false},
+		// Checked against ansible-core 2.14.
+		{"only: tagged leaves never out", []string{"never"}, []string{"tagged"}, nil, false},
+		{"only: all,never runs never", []string{"never"}, []string{"all", "never"}, nil, true},
+		{"skip: all keeps always", []string{"always"}, nil, []string{"all"}, true},
+		{"skip: all,always skips always", []string{"always"}, nil, []string{"all", "always"}, false},
+		{"skip: untagged", nil, nil, []string{"untagged"}, false},
+		{"skip: tagged keeps untagged", nil, nil, []string{"tagged"}, true},
+		{"skip: a tag of an always task skips it", []string{"always", "a"}, nil, []string{"a"}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

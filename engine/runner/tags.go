@@ -32,35 +32,37 @@ func (pr *playRun) selected(t *playbook.Task, in *inherited) bool {
 	return true
 }
 
-// TagsSelected follows Ansible: "always" runs unless skipped, "never" only
-// when asked for, "all", "tagged" and "untagged" are special.
+// TagsSelected is Ansible's evaluate_tags: a task without tags is
+// "untagged"; with no --tags every task is asked for ("all") but those
+// tagged never; "always" runs unless skipped by name; "tagged" means any
+// tag but never.
 func TagsSelected(tags, only, skip []string) bool {
 	has := func(list []string, s string) bool { return slices.Contains(list, s) }
-	if len(skip) > 0 {
-		if has(skip, "all") || has(skip, "tagged") && len(tags) > 0 || has(skip, "untagged") && len(tags) == 0 {
-			return has(tags, "always") && !has(skip, "always")
+	if len(tags) == 0 {
+		tags = []string{"untagged"}
+	}
+	untagged := len(tags) == 1 && tags[0] == "untagged"
+	if len(only) == 0 {
+		only = []string{"all"}
+	}
+	run := has(tags, "always") || has(only, "all") && !has(tags, "never") || anyShared(tags, only) ||
+		has(only, "tagged") && !untagged && !has(tags, "never")
+	if run && len(skip) > 0 {
+		switch {
+		case has(skip, "all"):
+			run = has(tags, "always") && !has(skip, "always")
+		case anyShared(tags, skip):
+			run = false
+		case has(skip, "tagged") && !untagged:
+			run = false
 		}
-		for _, s := range skip {
-			if has(tags, s) {
-				return false
-			}
-		}
 	}
-	if len(only) == 0 || has(only, "all") {
-		return !has(tags, "never") || len(only) > 0 && anyShared(tags, only, "never")
-	}
-	if has(tags, "always") {
-		return true
-	}
-	if has(only, "tagged") && len(tags) > 0 || has(only, "untagged") && len(tags) == 0 {
-		return true
-	}
-	return anyShared(tags, only, "")
+	return run
 }
 
-func anyShared(a, b []string, except string) bool {
+func anyShared(a, b []string) bool {
 	for _, x := range a {
-		if x != except && slices.Contains(b, x) {
+		if slices.Contains(b, x) {
 			return true
 		}
 	}

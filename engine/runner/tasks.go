@@ -230,7 +230,9 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []*ho
 		}
 		sub := *in
 		sub.includeVars = playbook.MergedVars(in.includeVars, e.vars)
-		sub.tags = append(slices.Clone(in.tags), t.Tags...)
+		// As in Ansible, the include's own tags select the include, not
+		// the tasks it brings; apply: {tags: ...} tags those.
+		sub.tags = append(slices.Clone(in.tags), t.ApplyTags...)
 		pr.runTasks(ctx, tasks, stillActive(e.hosts), &sub)
 	}
 }
