@@ -15,19 +15,23 @@ func (pr *playRun) flushHandlers(ctx context.Context) {
 	if len(handlers) == 0 {
 		return
 	}
-	in := &inherited{play: pr.play, tags: pr.play.Tags, handler: true, alwaysRun: true}
-	var flat []*playbook.Task
-	var flatten func([]*playbook.Task)
-	flatten = func(ts []*playbook.Task) {
+	// Handlers in blocks keep their blocks' when, vars and other keywords.
+	type handler struct {
+		task *playbook.Task
+		in   *inherited
+	}
+	var flat []handler
+	var flatten func([]*playbook.Task, *inherited)
+	flatten = func(ts []*playbook.Task, in *inherited) {
 		for _, t := range ts {
 			if t.IsBlock() {
-				flatten(t.Block)
+				flatten(t.Block, in.child(t))
 				continue
 			}
-			flat = append(flat, t)
+			flat = append(flat, handler{t, in})
 		}
 	}
-	flatten(handlers)
+	flatten(handlers, &inherited{play: pr.play, tags: pr.play.Tags, handler: true, alwaysRun: true})
 	// A listen topic wakes every handler that listens to it, so topics are
 	// cleared only once all handlers have had their turn.
 	topics := map[*hostState][]string{}
@@ -38,7 +42,8 @@ func (pr *playRun) flushHandlers(ctx context.Context) {
 			}
 		}
 	}()
-	for _, h := range flat {
+	for _, f := range flat {
+		h, in := f.task, f.in
 		var hosts []*hostState
 		for _, hs := range pr.batch {
 			if !hs.active() && !(pr.play.ForceHandlers || pr.r.Options.ForceHandlers) || hs.unreachable {

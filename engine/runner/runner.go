@@ -223,14 +223,18 @@ func (r *Runner) runPlay(ctx context.Context, play *playbook.Play) (broken bool,
 	if name == "" {
 		name = play.Hosts
 	}
-	pattern, err := expr.RenderString(play.Hosts, expr.MapScope(r.Options.ExtraVars))
+	// hosts and name may use extra vars and the play's own vars.
+	playScope := &scope{layers: compact([]map[string]any{r.Options.ExtraVars, play.Vars})}
+	pattern, err := expr.RenderString(play.Hosts, playScope)
 	if err != nil {
 		return false, fmt.Errorf("%s: hosts: %w", play.Pos, err)
 	}
 	if play.Name != "" && module.Templated(play.Name) {
-		if n, err := expr.RenderString(play.Name, expr.MapScope(r.Options.ExtraVars)); err == nil {
+		if n, err := expr.RenderString(play.Name, playScope); err == nil {
 			name = n
 		}
+	} else if play.Name == "" {
+		name = pattern
 	}
 	selected, err := r.Inventory.Select(pattern)
 	if err != nil {
