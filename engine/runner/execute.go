@@ -30,6 +30,9 @@ type taskOutcome struct {
 	included map[string]any
 	changed  bool
 	meta     string
+	// delegated holds, under delegate_facts in a loop, each delegate
+	// host's facts and set_fact values apart (facts and vars stay empty).
+	delegated map[string]*taskOutcome
 }
 
 // scopeFor builds the variable scope of a task on a host.
@@ -446,8 +449,21 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		} else if one.status == StatusFailed && agg.status != StatusFailed {
 			agg.status, agg.ignored = StatusFailed, true
 		}
-		agg.facts = playbook.MergedVars(agg.facts, one.facts)
-		agg.vars = playbook.MergedVars(agg.vars, one.vars)
+		if d := delegateOf(one); t.DelegateFacts && d != "" {
+			if agg.delegated == nil {
+				agg.delegated = map[string]*taskOutcome{}
+			}
+			to := agg.delegated[d]
+			if to == nil {
+				to = &taskOutcome{}
+				agg.delegated[d] = to
+			}
+			to.facts = playbook.MergedVars(to.facts, one.facts)
+			to.vars = playbook.MergedVars(to.vars, one.vars)
+		} else {
+			agg.facts = playbook.MergedVars(agg.facts, one.facts)
+			agg.vars = playbook.MergedVars(agg.vars, one.vars)
+		}
 		agg.included = playbook.MergedVars(agg.included, one.included)
 		// The next item sees what this one set (set_fact accumulating
 		// over a loop), as Ansible updates the task's vars per item.

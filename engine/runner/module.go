@@ -419,6 +419,40 @@ func (pr *playRun) notifyNames(t *playbook.Task, h *hostState, in *inherited) []
 	return names
 }
 
+// factsHost is where a task's facts belong: h, or the inventory host
+// named by delegate_to when delegate_facts is set.
+func (pr *playRun) factsHost(t *playbook.Task, h *hostState, delegate string) *hostState {
+	if !t.DelegateFacts || delegate == "" {
+		return h
+	}
+	if ih := pr.r.Inventory.Host(delegate); ih != nil {
+		return pr.r.state(ih)
+	}
+	return h
+}
+
+// delegateOf names the host an outcome's task was delegated to, if any.
+func delegateOf(out *taskOutcome) string {
+	for _, l := range out.lines {
+		if l.Delegate != "" {
+			return l.Delegate
+		}
+	}
+	return ""
+}
+
+// setFacts records an outcome's facts and set_fact values.
+func (h *hostState) setFacts(out *taskOutcome) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, v := range out.facts {
+		h.facts[k] = expr.MarkUnsafe(v)
+	}
+	for k, v := range out.vars {
+		h.registered[k] = expr.MarkUnsafe(v)
+	}
+}
+
 // finish reports a host's outcome and records its effects: stats,
 // register, facts, notifications, failure.
 func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *taskOutcome) {
@@ -431,19 +465,19 @@ func (pr *playRun) finish(t *playbook.Task, h *hostState, in *inherited, out *ta
 	if t.Register != "" {
 		h.registered[t.Register] = expr.MarkUnsafe(out.register)
 	}
-	for k, v := range out.facts {
-		h.facts[k] = expr.MarkUnsafe(v)
-	}
 	if in.gathering && out.status == StatusOK {
 		h.gathered = true
-	}
-	for k, v := range out.vars {
-		h.registered[k] = expr.MarkUnsafe(v)
 	}
 	for k, v := range out.included {
 		h.includedVars[k] = v
 	}
 	h.mu.Unlock()
+	// Facts and set_fact values go to the host the task ran for, or with
+	// delegate_facts to the host it was delegated to (per loop item).
+	pr.factsHost(t, h, delegateOf(out)).setFacts(out)
+	for d, o := range out.delegated {
+		pr.factsHost(t, h, d).setFacts(o)
+	}
 	switch out.status {
 	case StatusOK, StatusChanged:
 		r.count(h.name, func(s *Stats) {
