@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -35,7 +37,7 @@ func Stat() module.Info {
 		},
 		// GNU stat only reads; it supplies what Host.Stat does not carry
 		// (inode, device, link count, atime, ctime, file type).
-		Probes: [][]string{{"stat"}},
+		Probes: [][]string{{"stat"}, {"/bin/sh", "-c", statScript}},
 		New:    func() module.Module { return statModule{} },
 	}
 }
@@ -112,15 +114,22 @@ func newHash(name string) hash.Hash {
 	return sha1.New()
 }
 
-// probeStat adds the fields only GNU stat knows. They are extras: a host
-// without GNU stat gets a result without them rather than an error.
+// statScript prints GNU stat's fields, then 1 or 0 for read, write and
+// execute access. A fixed text: the gate lets Plan run exactly this.
+const statScript = `stat -c '%i %d %h %X %Z %b %o %f %t %T' -- "$1" || exit
+for t in r w x; do if test -$t "$1"; then printf ' 1'; else printf ' 0'; fi; done`
+
+// probeStat adds the fields only GNU stat knows, and what the connection's
+// user may do with the file (Ansible's readable, writeable, executable).
+// They are extras: a host without GNU stat gets a result without them
+// rather than an error.
 func probeStat(ctx context.Context, h module.Host, p string, st map[string]any) {
-	res, err := h.Probe(ctx, module.Command{Argv: []string{"stat", "-c", "%i %d %h %X %Z %b %B %f", "--", path.Clean(p)}})
+	res, err := h.Probe(ctx, module.Command{Argv: []string{"/bin/sh", "-c", statScript, "stat", path.Clean(p)}})
 	if err != nil || res.RC != 0 {
 		return
 	}
 	f := strings.Fields(string(res.Stdout))
-	if len(f) != 8 {
+	if len(f) != 13 {
 		return
 	}
 	nums := make([]int64, 7)
@@ -129,14 +138,18 @@ func probeStat(ctx context.Context, h module.Host, p string, st map[string]any) 
 			return
 		}
 	}
-	raw, err := strconv.ParseUint(f[7], 16, 32)
-	if err != nil {
-		return
+	var hex [3]uint64 // mode and type, device major, device minor
+	for i := range hex {
+		if hex[i], err = strconv.ParseUint(f[7+i], 16, 64); err != nil {
+			return
+		}
 	}
 	st["inode"], st["dev"], st["nlink"] = nums[0], nums[1], nums[2]
 	st["atime"], st["ctime"] = float64(nums[3]), float64(nums[4])
 	st["blocks"], st["block_size"] = nums[5], nums[6]
-	kind := raw & 0o170000
+	kind := hex[0] & 0o170000
 	st["ischr"], st["isblk"] = kind == 0o020000, kind == 0o060000
 	st["isfifo"], st["issock"] = kind == 0o010000, kind == 0o140000
+	st["device_type"] = int64(unix.Mkdev(uint32(hex[1]), uint32(hex[2])))
+	st["readable"], st["writeable"], st["executable"] = f[10] == "1", f[11] == "1", f[12] == "1"
 }

@@ -3,7 +3,10 @@ package modules
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -15,6 +18,12 @@ func TestStat(t *testing.T) {
 	f := filepath.Join(dir, "f")
 	writeFile(t, f, "data\n", 0o640)
 	mustSymlink(t, "f", filepath.Join(dir, "l"))
+	script := filepath.Join(dir, "run.sh")
+	writeFile(t, script, "#!/bin/sh\n", 0o750)
+	var fst syscall.Stat_t
+	if err := syscall.Stat(f, &fst); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		raw  map[string]any
@@ -35,6 +44,12 @@ func TestStat(t *testing.T) {
 			"islnk": false, "isreg": true, "mode": "0640", "checksum": "c5d84736ba451747dd5f0eb9d17e104f3697ef47",
 		}},
 		{"directory", map[string]any{"path": dir}, map[string]any{"isdir": true, "isreg": false}},
+		// What the connection's user may do, and st_blksize, as Ansible's os.access and os.stat give them.
+		{"access", map[string]any{"path": f}, map[string]any{
+			"readable": true, "writeable": true, "executable": false, "block_size": int64(fst.Blksize)}},
+		{"executable", map[string]any{"path": script}, map[string]any{"executable": true}},
+		{"character device", map[string]any{"path": "/dev/null"}, map[string]any{
+			"ischr": true, "device_type": int64(unix.Mkdev(1, 3))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := assertConverged(t, Stat(), dir, tc.raw)
