@@ -167,9 +167,10 @@ func (l *Loader) loadPlaybook(path string, from Pos) []*Play {
 					}
 				case "when":
 					// As in Ansible: the condition applies to every task
-					// of the imported plays.
+					// of the imported plays, fact gathering included.
 					cond := d.conditions(e)
 					for _, p := range imported {
+						p.GatherWhen = append(append([]any{}, cond...), p.GatherWhen...)
 						for _, list := range [][]*Task{p.PreTasks, p.Tasks, p.PostTasks} {
 							for _, t := range list {
 								t.When = append(append([]any{}, cond...), t.When...)

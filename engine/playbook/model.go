@@ -43,6 +43,7 @@ type Play struct {
 	AnyErrorsFatal    bool
 	MaxFailPercentage *float64
 	GatherFacts       *bool
+	GatherWhen        []any // an import_playbook's when, which fact gathering obeys too
 	Tags              []string
 	ForceHandlers     bool
 	IgnoreErrors      bool

@@ -339,7 +339,7 @@ func (pr *playRun) runBatch(ctx context.Context) error {
 		TagsSelected(append(slices.Clone(play.Tags), "always"), pr.r.Options.Tags, pr.r.Options.SkipTags)
 	if gather && pr.r.Registry.Get("setup") != nil {
 		facts := &playbook.Task{Name: "Gathering Facts", Module: "setup", Info: pr.r.Registry.Get("setup"),
-			Args: map[string]any{}, Pos: play.Pos, Dir: play.Dir}
+			Args: map[string]any{}, Pos: play.Pos, Dir: play.Dir, When: play.GatherWhen}
 		pr.runTask(ctx, facts, pr.active(), &inherited{play: play, alwaysRun: true, gathering: true})
 	}
 	base := &inherited{play: play, tags: play.Tags}
