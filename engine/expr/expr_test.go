@@ -110,6 +110,15 @@ var operatorCases = []evalCase{
 	{"join method", "'-'.join(['a', 'b'])", "a-b"},
 	{"format", "'{}-{}'.format(1, 'a')", "1-a"}, // ansible
 	{"format named", "'{0}{n}'.format('a', n='b')", "ab"},
+	// printf-style, each checked against ansible-core 2.14.
+	{"percent width and flags", "'%05d|%-4s|%.2f|%+d|% d|%5.1f' % (42, 'ab', 3.14159, 5, 7, 3.14159)", "00042|ab  |3.14|+5| 7|  3.1"},
+	{"percent conversions", "'%x %X %o %#o %e %g %c %r %%' % (255, 255, 8, 8, 12345.678, 0.0001234, 65, 'q')", "ff FF 10 0o10 1.234568e+04 0.0001234 A 'q' %"},
+	{"percent mapping", "'%(a)s=%(b)03d' % {'a': 'x', 'b': 7}", "x=007"},
+	{"format filter", "'%s-%s' | format('a', 1)", "a-1"},
+	{"format filter by name", "'%(n)s' | format(n='k')", "k"},
+	{"wordcount", "'a b  c' | wordcount", 3},
+	{"urlencode string", "'a b/c&d=é' | urlencode", "a%20b/c%26d%3D%C3%A9"},
+	{"urlencode dict", "{'k': 'v w', 'z/': '&'} | urlencode", "k=v+w&z%2F=%26"},
 	{"find", "s.find('l')", 2},
 	{"count str", "s.count('l')", 2},
 	{"dict get", "d.get('zz', 2)", 2}, // ansible

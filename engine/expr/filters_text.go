@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cutover/cutover/engine/lazyre"
+	"github.com/cutover/cutover/engine/pyfmt"
 )
 
 func strFilter(fn func(s string) string) *filterDef {
@@ -17,6 +18,30 @@ func strFilter(fn func(s string) string) *filterDef {
 }
 
 var textFilters = map[string]*filterDef{
+	// Jinja's format: "%s-%s" | format(a, b), or by name with keywords.
+	"format": {variadic: true, anyKw: true, fn: func(c *evalCtx, in any, a bound) (any, error) {
+		s, ok := in.(string)
+		if !ok {
+			return nil, fmt.Errorf("format needs a string, got %s", pyType(in))
+		}
+		if len(a.kw) > 0 {
+			return percentFormat(s, a.kw)
+		}
+		return percentFormat(s, append([]any{}, a.rest...))
+	}},
+	"wordcount": fdef(nil, 0, func(c *evalCtx, in any, a bound) (any, error) {
+		return len(strings.Fields(pyStr(in))), nil
+	}),
+	"urlencode": fdef(nil, 0, func(c *evalCtx, in any, a bound) (any, error) {
+		if m, ok := in.(map[string]any); ok {
+			parts := make([]string, 0, len(m))
+			for _, k := range pyfmt.SortedKeys(m) {
+				parts = append(parts, urlQuote(k, true)+"="+urlQuote(pyStr(m[k]), true))
+			}
+			return strings.Join(parts, "&"), nil
+		}
+		return urlQuote(pyStr(in), false), nil
+	}),
 	"upper":      strFilter(strings.ToUpper),
 	"lower":      strFilter(strings.ToLower),
 	"capitalize": strFilter(capitalize),
@@ -378,4 +403,23 @@ func comment(text, style string, kw map[string]any) (any, error) {
 		b.WriteString(nl + p["end"])
 	}
 	return b.String(), nil
+}
+
+// urlQuote is Jinja's url_quote: Python's quote, keeping "/" in a string,
+// and in a query (forQuery) nothing, with spaces as "+".
+func urlQuote(s string, forQuery bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("_.-~", c) >= 0,
+			c == '/' && !forQuery:
+			b.WriteByte(c)
+		case c == ' ' && forQuery:
+			b.WriteByte('+')
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

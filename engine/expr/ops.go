@@ -3,7 +3,9 @@ package expr
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // number classifies a value as a Python number: bool counts as int.
@@ -183,56 +185,134 @@ func floatOp(op string, a, b float64) (any, error) {
 	return nil, fmt.Errorf("unknown operator %s", op)
 }
 
-// percentFormat implements the common subset of Python's str % args.
+// percentFormat is Python's printf-style "%" operator (and the format
+// filter): %(key)s mapping keys, the flags -+ #0, width, precision, and
+// the conversions s r d i u f F e E g G x X o c %.
 func percentFormat(format string, arg any) (any, error) {
 	args, ok := arg.([]any)
 	if !ok {
 		args = []any{arg}
 	}
+	mapping, _ := arg.(map[string]any)
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(format); i++ {
 		c := format[i]
-		if c != '%' || i+1 >= len(format) {
+		if c != '%' {
 			b.WriteByte(c)
 			continue
 		}
-		i++
-		verb := format[i]
+		spec, verb, key, next, err := parsePercentSpec(format, i+1)
+		if err != nil {
+			return nil, err
+		}
+		i = next
 		if verb == '%' {
 			b.WriteByte('%')
 			continue
 		}
-		if n >= len(args) {
+		var a any
+		switch {
+		case key != "" && mapping != nil:
+			v, found := mapping[key]
+			if !found {
+				return nil, fmt.Errorf("KeyError: %s", pyRepr(key))
+			}
+			a = v
+		case key != "":
+			return nil, fmt.Errorf("format requires a mapping")
+		case n >= len(args):
 			return nil, fmt.Errorf("not enough arguments for format string")
-		}
-		a := args[n]
-		n++
-		switch verb {
-		case 's':
-			b.WriteString(pyStr(a))
-		case 'r':
-			b.WriteString(pyRepr(a))
-		case 'd', 'i':
-			iv, fv, isf, ok := number(a)
-			if !ok {
-				return nil, fmt.Errorf("%%d format: a number is required, not %s", pyType(a))
-			}
-			if isf {
-				iv = int(fv)
-			}
-			fmt.Fprintf(&b, "%d", iv)
-		case 'f':
-			_, fv, _, ok := number(a)
-			if !ok {
-				return nil, fmt.Errorf("must be real number, not %s", pyType(a))
-			}
-			fmt.Fprintf(&b, "%f", fv)
 		default:
-			return nil, fmt.Errorf("unsupported format character %q", verb)
+			a = args[n]
+			n++
 		}
+		out, err := percentOne(spec, verb, a)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(out)
+	}
+	if mapping == nil && n < len(args) {
+		return nil, fmt.Errorf("not all arguments converted during string formatting")
 	}
 	return b.String(), nil
+}
+
+// parsePercentSpec reads one conversion after a '%' at format[i:]: it
+// returns Go's spelling of its flags, width and precision, the verb, the
+// mapping key and the index of the verb.
+func parsePercentSpec(format string, i int) (spec string, verb byte, key string, end int, err error) {
+	if i < len(format) && format[i] == '(' {
+		close := strings.IndexByte(format[i:], ')')
+		if close < 0 {
+			return "", 0, "", 0, fmt.Errorf("incomplete format key")
+		}
+		key, i = format[i+1:i+close], i+close+1
+	}
+	start := i
+	for i < len(format) && strings.IndexByte("-+ #0123456789.", format[i]) >= 0 {
+		i++
+	}
+	if i >= len(format) {
+		return "", 0, "", 0, fmt.Errorf("incomplete format")
+	}
+	return format[start:i], format[i], key, i, nil
+}
+
+// percentOne formats one value as Python's %-conversion verb does.
+func percentOne(spec string, verb byte, a any) (string, error) {
+	switch verb {
+	case 's':
+		return fmt.Sprintf("%"+spec+"s", pyStr(a)), nil
+	case 'r':
+		return fmt.Sprintf("%"+spec+"s", pyRepr(a)), nil
+	case 'c':
+		if s, ok := a.(string); ok && utf8.RuneCountInString(s) == 1 {
+			return fmt.Sprintf("%"+spec+"s", s), nil
+		}
+		iv, _, isf, ok := number(a)
+		if !ok || isf {
+			return "", fmt.Errorf("%%c requires int or char")
+		}
+		return fmt.Sprintf("%"+spec+"s", string(rune(iv))), nil
+	case 'd', 'i', 'u', 'x', 'X', 'o':
+		iv, fv, isf, ok := number(a)
+		if !ok {
+			return "", fmt.Errorf("%%%c format: a number is required, not %s", verb, pyType(a))
+		}
+		if isf {
+			iv = int(fv)
+		}
+		goVerb := map[byte]string{'d': "d", 'i': "d", 'u': "d", 'x': "x", 'X': "X", 'o': "o"}[verb]
+		if verb == 'o' && strings.Contains(spec, "#") {
+			// Python's alternate octal is 0o17 where Go's is 017.
+			digits := "0o" + strconv.FormatInt(int64(max(iv, -iv)), 8)
+			if iv < 0 {
+				digits = "-" + digits
+			}
+			width := strings.TrimLeft(spec, "-+ #0")
+			if strings.Contains(spec[:len(spec)-len(width)], "-") {
+				width = "-" + width
+			}
+			return fmt.Sprintf("%"+width+"s", digits), nil
+		}
+		return fmt.Sprintf("%"+spec+goVerb, iv), nil
+	case 'f', 'F', 'e', 'E', 'g', 'G':
+		_, fv, _, ok := number(a)
+		if !ok {
+			return "", fmt.Errorf("must be real number, not %s", pyType(a))
+		}
+		if (verb == 'g' || verb == 'G') && !strings.Contains(spec, ".") {
+			spec += ".6" // Python's default; Go's %g is the shortest form
+		}
+		goVerb := string(verb)
+		if verb == 'F' {
+			goVerb = "f"
+		}
+		return fmt.Sprintf("%"+spec+goVerb, fv), nil
+	}
+	return "", fmt.Errorf("unsupported format character %q", verb)
 }
 
 // negate is unary minus.
