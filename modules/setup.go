@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cutover/cutover/engine/module"
 )
@@ -18,6 +20,11 @@ echo @user; id -un
 echo @init; cat /proc/1/comm 2>/dev/null
 echo @route; ip -4 route show default 2>/dev/null
 echo @addr; ip -4 -o addr show 2>/dev/null
+echo @cpus; grep -c ^processor /proc/cpuinfo 2>/dev/null
+echo @mem; grep -E '^(MemTotal|MemFree|SwapTotal):' /proc/meminfo 2>/dev/null
+echo @date; date '+%s %z %Z'
+echo @pkg; for p in apt-get dnf yum apk zypper pacman; do command -v $p >/dev/null 2>&1 && { echo $p; break; }; done
+echo @env; env -0
 true`
 
 var factArgv = []string{"/bin/sh", "-c", factScript}
@@ -27,7 +34,7 @@ var factArgv = []string{"/bin/sh", "-c", factScript}
 func Setup() module.Info {
 	return module.Info{
 		Name: "setup",
-		Doc:  "Gathers facts in one round trip: hostname, fqdn, distribution and version, kernel, architecture, default IPv4, service manager, user.",
+		Doc:  "Gathers facts in one round trip: hostname, fqdn, distribution and version, kernel, architecture, IPv4 addresses, service manager, user, CPUs, memory, date and time, package manager, environment.",
 		Args: []module.Arg{
 			{Name: "gather_subset", Type: module.List, Doc: "accepted for compatibility; the one small set is always gathered"},
 			{Name: "filter", Type: module.List, Doc: "only facts whose names match these globs"},
@@ -129,7 +136,69 @@ func parseFacts(out string) map[string]any {
 		}
 	}
 	f["ansible_default_ipv4"] = ipv4
+	all := []any{}
+	for _, l := range sections["addr"] {
+		if fields := strings.Fields(l); len(fields) >= 4 && fields[1] != "lo" && fields[2] == "inet" {
+			addr, _, _ := strings.Cut(fields[3], "/")
+			all = append(all, addr)
+		}
+	}
+	f["ansible_all_ipv4_addresses"] = all
+	if n, err := strconv.Atoi(first(sections["cpus"])); err == nil {
+		f["ansible_processor_vcpus"] = n
+	}
+	for _, l := range sections["mem"] {
+		// "MemTotal:  24576000 kB": Ansible gives whole MiB.
+		name, kb, _ := strings.Cut(l, ":")
+		if key := memFacts[name]; key != "" {
+			if n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(kb), " kB")); err == nil {
+				f[key] = n / 1024
+			}
+		}
+	}
+	if pm := first(sections["pkg"]); pm != "" {
+		f["ansible_pkg_mgr"] = strings.TrimSuffix(pm, "-get") // apt-get is "apt", as Ansible names it
+	}
+	if dt := dateTimeFacts(first(sections["date"])); dt != nil {
+		f["ansible_date_time"] = dt
+	}
+	env := map[string]any{}
+	for _, kv := range strings.Split(strings.Join(sections["env"], "\n"), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			env[k] = v
+		}
+	}
+	f["ansible_env"] = env
 	return f
+}
+
+var memFacts = map[string]string{"MemTotal": "ansible_memtotal_mb", "MemFree": "ansible_memfree_mb", "SwapTotal": "ansible_swaptotal_mb"}
+
+// dateTimeFacts is Ansible's ansible_date_time from "EPOCH +HHMM ZONE",
+// read on the host so that its time zone counts.
+func dateTimeFacts(line string) map[string]any {
+	p := strings.Fields(line)
+	if len(p) != 3 {
+		return nil
+	}
+	epoch, err1 := strconv.ParseInt(p[0], 10, 64)
+	off, err2 := time.Parse("-0700", p[1])
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	_, secs := off.Zone()
+	t := time.Unix(epoch, 0).In(time.FixedZone(p[2], secs))
+	u := t.UTC()
+	// strftime's %W: weeks starting on Monday, the days before the first
+	// Monday in week 0.
+	week := (t.YearDay() - 1 + 7 - (int(t.Weekday())+6)%7) / 7
+	return map[string]any{
+		"year": t.Format("2006"), "month": t.Format("01"), "day": t.Format("02"), "hour": t.Format("15"),
+		"minute": t.Format("04"), "second": t.Format("05"), "date": t.Format("2006-01-02"), "time": t.Format("15:04:05"),
+		"weekday": t.Format("Monday"), "weekday_number": strconv.Itoa(int(t.Weekday())), "weeknumber": fmt.Sprintf("%02d", week),
+		"epoch": p[0], "epoch_int": p[0], "tz": p[2], "tz_offset": p[1],
+		"iso8601": u.Format("2006-01-02T15:04:05Z"), "iso8601_basic_short": t.Format("20060102T150405"),
+	}
 }
 
 func osFamily(id, like string) string {
