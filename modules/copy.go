@@ -54,6 +54,7 @@ type copySource struct {
 	path     string      // where it came from, for results and diffs ("" for content)
 	mode     fs.FileMode // the source's mode, for mode=preserve
 	isDirErr bool        // content given with a folder as dest
+	vaulted  bool        // read from a vault: its content never shows
 }
 
 func (copyModule) Plan(ctx context.Context, env *module.Env, args module.Args) (*module.Change, error) {
@@ -106,10 +107,11 @@ func (copyModule) Plan(ctx context.Context, env *module.Env, args module.Args) (
 		}
 		// A vaulted source is copied decrypted, as Ansible's copy does;
 		// its whole content is then a secret.
-		if data, err = openVaulted(env, found, data); err != nil {
+		data, vaulted, err := openVaulted(env, found, data)
+		if err != nil {
 			return nil, err
 		}
-		s = copySource{data: data, name: filepath.Base(found), path: found, mode: st.Mode()}
+		s = copySource{data: data, name: filepath.Base(found), path: found, mode: st.Mode(), vaulted: vaulted}
 	}
 	after := s.path
 	if after == "" {
@@ -241,11 +243,7 @@ func planCopy(ctx context.Context, env *module.Env, args module.Args, s copySour
 	plan := &copyPlan{write: w, dest: dest, src: s.path, sum: sum}
 	c := &module.Change{Action: w.action(), Summary: "copy to " + dest, Data: plan}
 	if w.Write {
-		before := ""
-		if fi != nil {
-			before = string(old)
-		}
-		c.Diffs = append(c.Diffs, module.Diff{BeforeHeader: dest, AfterHeader: afterHeader, Before: before, After: string(s.data)})
+		c.Diffs = append(c.Diffs, contentDiff(dest, afterHeader, fi != nil, string(old), s))
 	}
 	if fi != nil && !w.Unlink && w.Attrs.any() {
 		b, a := w.Attrs.diffMaps()
@@ -296,15 +294,40 @@ func (p *copyPlan) apply(ctx context.Context, h module.MutableHost) (*module.Res
 	return &module.Result{Changed: true, Data: data}, nil
 }
 
-// openVaulted decrypts a controller-side source that is a vault, and
-// records its content as a secret so no diff or message shows it.
-func openVaulted(env *module.Env, name string, data []byte) ([]byte, error) {
+// Notes that stand for the content of a vaulted source in a diff.
+const (
+	vaultedOld = "(old content hidden: the source is vaulted)\n"
+	vaultedNew = "(new content hidden: the source is vaulted)\n"
+)
+
+// contentDiff is the --diff of writing s over old (existed: dest was a
+// file). A vaulted source shows notes instead: masking its text as a
+// secret is not enough, as a template renders it into other lines, and
+// the old file likely holds the same secrets.
+func contentDiff(dest, afterHeader string, existed bool, old string, s copySource) module.Diff {
+	d := module.Diff{BeforeHeader: dest, AfterHeader: afterHeader, After: string(s.data)}
+	if existed {
+		d.Before = old
+	}
+	if s.vaulted {
+		d.After = vaultedNew
+		if existed {
+			d.Before = vaultedOld
+		}
+	}
+	return d
+}
+
+// openVaulted decrypts a controller-side source that is a vault, records
+// its content as a secret so no message shows it, and says whether it was
+// one (then diffs hide it: see contentDiff).
+func openVaulted(env *module.Env, name string, data []byte) ([]byte, bool, error) {
 	plain, vaulted, err := env.Vault.File(name, data)
 	if err != nil {
-		return nil, err
+		return nil, vaulted, err
 	}
 	if vaulted {
 		env.Vault.Secret(string(plain))
 	}
-	return plain, nil
+	return plain, vaulted, nil
 }

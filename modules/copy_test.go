@@ -156,3 +156,23 @@ func TestCopyErrors(t *testing.T) {
 		t.Errorf("missing src: %+v", c.Result)
 	}
 }
+
+// TestCopyVaultedSourceHidden: a vaulted src is copied decrypted, and the
+// diff shows notes instead of its lines or the old file's.
+func TestCopyVaultedSourceHidden(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "key")
+	writeFile(t, dest, "old key\n", 0o600)
+	opener := vaultOpener(t, filepath.Join(dir, "files", "key"), "short\n")
+	c, err := planWith(t, Copy(), templateEnv(dir, nil, opener), map[string]any{"src": "key", "dest": dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(c.Data.(*copyPlan).write.Data); got != "short\n" {
+		t.Errorf("copied %q, want the decrypted text", got)
+	}
+	want := module.Diff{BeforeHeader: dest, AfterHeader: filepath.Join(dir, "files", "key"), Before: vaultedOld, After: vaultedNew}
+	if len(c.Diffs) == 0 || c.Diffs[0] != want {
+		t.Errorf("diffs = %+v, want %+v", c.Diffs, want)
+	}
+}

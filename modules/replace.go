@@ -23,8 +23,8 @@ func Replace() module.Info {
 			{Name: "path", Type: module.Path, Required: true, Aliases: []string{"dest", "destfile", "name"}, Doc: "file to modify"},
 			{Name: "regexp", Type: module.String, Required: true, Doc: "Python regular expression, compiled MULTILINE"},
 			{Name: "replace", Type: module.String, Default: "", Doc: `replacement; \1 and \g<name> insert groups`},
-			{Name: "after", Type: module.String, Doc: "only replace after the first match of this expression"},
-			{Name: "before", Type: module.String, Doc: "only replace before this expression"},
+			{Name: "after", Type: module.String, Doc: "only replace after the first match of this expression (not MULTILINE: ^ and $ anchor the whole file)"},
+			{Name: "before", Type: module.String, Doc: "only replace before this expression (not MULTILINE, as after)"},
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "keep a timestamped copy of the old file"},
 			{Name: "validate", Type: module.String, Doc: `command checking the new file before it is put in place ("%s" is its path)`},
 			{Name: "encoding", Type: module.String, Default: "utf-8", Choices: []string{"utf-8", "utf8"}, Doc: "file encoding (only utf-8)"},
@@ -74,7 +74,7 @@ func (replaceModule) Plan(ctx context.Context, env *module.Env, args module.Args
 	}
 	start, end := 0, len(contents)
 	if pattern != "" {
-		sre, err := pyCompile("(?s)"+pattern, false)
+		sre, err := pyCompileText("(?s)" + pattern)
 		if err != nil {
 			return nil, fmt.Errorf("after/before: %w", err)
 		}
@@ -152,12 +152,31 @@ func failedPlan(msg string, data map[string]any) *module.Change {
 // lookaround or backreferences; those are refused with a clear error
 // rather than silently matching something else. Without multiline, "$"
 // matches at the end or before a final newline as in Python, which is what
-// matters when lineinfile searches a line that still ends in "\n".
+// matters when lineinfile searches a line that still ends in "\n": on one
+// line that is Go's multiline "$". Use pyCompileText for a whole text.
 func pyCompile(pattern string, multiline bool) (*regexp.Regexp, error) {
-	var b strings.Builder
 	if multiline {
-		b.WriteString("(?m)")
+		return pyTranslate(pattern, "(?m)", "$")
 	}
+	return pyTranslate(pattern, "", `(?m:$)`)
+}
+
+// pyCompileText compiles a pattern that Python searches in a whole text
+// without MULTILINE (replace's after and before): "^" only at the start
+// and "$" only at the end or before a final newline. RE2 has no lookahead
+// for the latter, so "$" there takes the final newline with it and a
+// match can end one newline later than Python's, never on another line.
+// Known difference: an after ending in "$" that matches the last line
+// leaves an empty section, where Python's holds that final newline.
+func pyCompileText(pattern string) (*regexp.Regexp, error) {
+	return pyTranslate(pattern, "", `(?:\n?\z)`)
+}
+
+// pyTranslate does pyCompile's work; flags start the Go pattern and
+// dollar replaces each "$" outside a class.
+func pyTranslate(pattern, flags, dollar string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString(flags)
 	inClass := false
 	for i := 0; i < len(pattern); i++ {
 		c := pattern[i]
@@ -211,8 +230,8 @@ func pyCompile(pattern string, multiline bool) (*regexp.Regexp, error) {
 		case c == '{' && strings.HasPrefix(pattern[i:], "{,"):
 			b.WriteString("{0,")
 			i++
-		case c == '$' && !multiline:
-			b.WriteString(`(?m:$)`)
+		case c == '$':
+			b.WriteString(dollar)
 		default:
 			b.WriteByte(c)
 		}

@@ -83,3 +83,67 @@ func TestPyExpand(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceAfterBeforeAnchors: Ansible compiles after and before without
+// MULTILINE, so "^" anchors at the start of the file and "$" at its end (or
+// before a final newline). Every row checked against ansible-core 2.14.18.
+func TestReplaceAfterBeforeAnchors(t *testing.T) {
+	const file = "start\nfoo=1\n[sec]\nfoo=2\nbar=3\n[end]\nfoo=4\n"
+	for _, tc := range []struct {
+		name          string
+		after, before string
+		want          string // "" means unchanged
+	}{
+		{"dollar in after is the end", `sec\]$`, "", ""},
+		{"caret in after is the start", `^\[sec\]`, "", ""},
+		{"first line is not the end", `^start$`, "", ""},
+		{"dollar in before is the end", "", `\[end\]$`, ""},
+		{"caret in before is the start", "", `^\[end\]`, ""},
+		{"dollar before the final newline", "", `foo=4$`, "start\nFOO=1\n[sec]\nFOO=2\nbar=3\n[end]\nfoo=4\n"},
+		{"after without anchors", `sec\]`, "", "start\nfoo=1\n[sec]\nFOO=2\nbar=3\n[end]\nFOO=4\n"},
+		{"between without anchors", `\[sec\]`, `\[end\]`, "start\nfoo=1\n[sec]\nFOO=2\nbar=3\n[end]\nfoo=4\n"},
+		{"between with a dollar not at the end", `\[sec\]\n`, `\[end\]\n$`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "f")
+			writeFile(t, p, file, 0o644)
+			raw := map[string]any{"path": p, "regexp": "^foo=", "replace": "FOO="}
+			if tc.after != "" {
+				raw["after"] = tc.after
+			}
+			if tc.before != "" {
+				raw["before"] = tc.before
+			}
+			if tc.want == "" {
+				assertConverged(t, Replace(), dir, raw)
+				return
+			}
+			converge(t, Replace(), dir, raw)
+			if got := readFile(t, p); got != tc.want {
+				t.Errorf("content = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPyCompileText(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, subject string
+		want             []string
+	}{
+		{`b$`, "ab\ncb\n", []string{"b\n"}}, // only before the final newline (which it takes)
+		{`b$`, "ab\ncb", []string{"b"}},
+		{`^c`, "ab\ncb\n", nil}, // ^ only at the start
+		{`^a`, "ab\ncb\n", []string{"a"}},
+		{`[$]`, "a$", []string{"$"}}, // a $ in a class stays literal
+	} {
+		re, err := pyCompileText(tc.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.pattern, err)
+		}
+		if diff := cmp.Diff(tc.want, re.FindAllString(tc.subject, -1)); diff != "" {
+			t.Errorf("%q on %q (-want +got):\n%s", tc.pattern, tc.subject, diff)
+		}
+	}
+}
