@@ -3,7 +3,6 @@ package modules
 import (
 	"context"
 	"crypto/md5"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cutover/cutover/engine/expr"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -131,13 +131,9 @@ func contentText(v any) string {
 	case string:
 		return x
 	case []any, map[string]any:
-		out, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Sprint(x)
-		}
-		return string(out)
+		return expr.PyJSON(x) // json.dumps, as Ansible's copy writes them
 	}
-	return fmt.Sprint(v)
+	return expr.PyStr(v) // True, 1.5: Python's str()
 }
 
 // findSource looks a relative src up as Ansible does for a playbook:

@@ -176,3 +176,24 @@ func TestCopyVaultedSourceHidden(t *testing.T) {
 		t.Errorf("diffs = %+v, want %+v", c.Diffs, want)
 	}
 }
+
+// content that is not a string is written as Ansible's copy writes it:
+// json.dumps for lists and dicts, Python's str() for the rest (checked
+// against ansible-core 2.14).
+func TestCopyContentText(t *testing.T) {
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{
+		{map[string]any{"b": 1, "a": "é<x>", "c": []any{1, 2}, "d": nil}, `{"a": "\u00e9<x>", "b": 1, "c": [1, 2], "d": null}`},
+		{[]any{"a", int64(1), nil, true}, `["a", 1, null, true]`},
+		{true, "True"},
+		{42, "42"},
+		{1.5, "1.5"},
+		{"as is\n", "as is\n"},
+	} {
+		if got := contentText(tc.in); got != tc.want {
+			t.Errorf("contentText(%#v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
