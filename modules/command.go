@@ -2,6 +2,7 @@ package modules
 
 import (
 	"errors"
+	"unicode/utf8"
 
 	"context"
 	"fmt"
@@ -20,7 +21,7 @@ import (
 func Command() module.Info {
 	return module.Info{
 		Name:     "command",
-		Doc:      "Runs a command on the host without a shell. In check mode it is skipped unless creates/removes decide.",
+		Doc:      "Runs a command on the host without a shell. In check mode it never runs: skipped, or changed when creates/removes say it would run.",
 		FreeForm: "cmd",
 		Args: append([]module.Arg{
 			{Name: "cmd", Type: module.String, Aliases: []string{"_raw_params", "free_form"}, Doc: "the command line, split like a POSIX shell would (no pipes, no redirects)"},
@@ -140,9 +141,12 @@ func (m commandModule) Apply(ctx context.Context, h module.MutableHost, c *modul
 		if ctx.Err() != nil || errors.Is(err, conn.ErrUnreachable) {
 			return nil, err
 		}
-		// A missing program is a failed task with rc 2, as in Ansible.
+		// A missing program is a failed task with rc 2 and empty output,
+		// as in Ansible, so a failed_when reading stderr still works; cmd
+		// is the command line as one string there.
 		return &module.Result{Failed: true, Changed: false, Msg: "[Errno 2] " + err.Error(),
-			Data: map[string]any{"cmd": p.display, "rc": 2}}, nil
+			Data: map[string]any{"cmd": cmdString(p.display), "rc": 2, "stdout": "", "stderr": "",
+				"stdout_lines": []any{}, "stderr_lines": []any{}}}, nil
 	}
 	stdout, stderr := string(res.Stdout), string(res.Stderr)
 	if p.strip {
@@ -161,16 +165,40 @@ func (m commandModule) Apply(ctx context.Context, h module.MutableHost, c *modul
 	return out, nil
 }
 
-// lines splits output as Python's splitlines does.
+// cmdString is a command's display as one line: argv words joined.
+func cmdString(display any) string {
+	if words, ok := display.([]any); ok {
+		parts := make([]string, len(words))
+		for i, w := range words {
+			parts[i] = fmt.Sprint(w)
+		}
+		return strings.Join(parts, " ")
+	}
+	return fmt.Sprint(display)
+}
+
+// lines splits output as Python's str.splitlines does: at \n, \r\n,
+// \r, \v, \f, \x1c-\x1e, \x85, U+2028 and U+2029.
 func lines(s string) []any {
-	if s == "" {
-		return []any{}
+	out := []any{}
+	start := 0
+	for i, r := range s {
+		switch r {
+		case '\n', '\r', '\v', '\f', '\x1c', '\x1d', '\x1e', '\u0085', '\u2028', '\u2029':
+		default:
+			continue
+		}
+		if r == '\n' && i > 0 && s[i-1] == '\r' {
+			start = i + 1 // the second half of \r\n
+			continue
+		}
+		out = append(out, s[start:i])
+		start = i + utf8.RuneLen(r)
 	}
-	parts := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	if parts[len(parts)-1] == "" {
-		parts = parts[:len(parts)-1]
+	if start < len(s) {
+		out = append(out, s[start:])
 	}
-	return toAny(parts)
+	return out
 }
 
 func toAny(s []string) []any {

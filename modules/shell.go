@@ -7,7 +7,7 @@ import "github.com/cutover/cutover/engine/module"
 func Shell() module.Info {
 	return module.Info{
 		Name:     "shell",
-		Doc:      "Runs a command line through /bin/sh (or executable). In check mode it is skipped unless creates/removes decide.",
+		Doc:      "Runs a command line through /bin/sh (or executable). In check mode it never runs: skipped, or changed when creates/removes say it would run.",
 		FreeForm: "cmd",
 		Args: append([]module.Arg{
 			{Name: "cmd", Type: module.String, Aliases: []string{"_raw_params", "free_form"}, Doc: "the command line"},

@@ -307,14 +307,14 @@ func TypeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// ParseMode parses an octal mode ("0644", "644") or a symbolic one
-// ("u+x,g-w", "u=rw,go=r") applied to the current mode.
+// ParseMode parses an octal mode ("0644", "644", Python's "0o644") or a
+// symbolic one ("u+x,g-w", "u=rw,go=r") applied to the current mode.
 func ParseMode(s string, current fs.FileMode) (fs.FileMode, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("empty file mode")
 	}
-	if n, err := strconv.ParseUint(s, 8, 32); err == nil {
+	if n, err := strconv.ParseUint(strings.TrimPrefix(s, "0o"), 8, 32); err == nil {
 		if n > 07777 {
 			return 0, fmt.Errorf("file mode %q out of range", s)
 		}
