@@ -180,17 +180,18 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 	if err != nil {
 		return err
 	}
-	// mode 0 leaves a new file as the server creates it: 0666 less its
-	// umask, as Ansible's modules leave theirs.
-	mode := fs.FileMode(0)
+	// setMode false leaves a new file as the server creates it: 0666 less
+	// its umask, as Ansible's modules leave theirs. An existing file keeps
+	// its mode, 0000 included.
+	mode, setMode := fs.FileMode(0), false
 	uid, gid := -1, -1
 	if old, err := s.Stat(ctx, p); err == nil {
-		mode, uid, gid = old.Mode, old.UID, old.GID
+		mode, setMode, uid, gid = old.Mode, true, old.UID, old.GID
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	if opt.Mode != 0 {
-		mode = opt.Mode
+		mode, setMode = opt.Mode, true
 	}
 	if opt.Owner != "" {
 		if uid, err = s.lookupID(ctx, opt.Owner, false); err != nil {
@@ -207,7 +208,7 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 		fc.Remove(tmp)
 		return fmt.Errorf("write %s: %w", p, s.fileErr(err))
 	}
-	if err := writeSynced(fc, tmp, data, mode); err != nil {
+	if err := writeSynced(fc, tmp, data, mode, setMode); err != nil {
 		return cleanup(err)
 	}
 	if uid >= 0 || gid >= 0 {
@@ -215,7 +216,7 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 			return cleanup(err)
 		}
 		// chown clears setuid and setgid bits: set the mode again.
-		if mode != 0 {
+		if setMode {
 			if err := fc.Chmod(tmp, mode); err != nil {
 				return cleanup(err)
 			}
@@ -258,14 +259,14 @@ func (s *SSH) WriteFile(ctx context.Context, p string, data []byte, opt module.W
 	return nil
 }
 
-func writeSynced(fc *sftp.Client, p string, data []byte, mode fs.FileMode) error {
+func writeSynced(fc *sftp.Client, p string, data []byte, mode fs.FileMode, setMode bool) error {
 	f, err := fc.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return err
 	}
 	// The mode is set before the data goes in: a 0600 file's new content
 	// is never readable by others, not even for a moment.
-	if mode != 0 {
+	if setMode {
 		if err := f.Chmod(mode); err != nil {
 			f.Close()
 			return err

@@ -190,6 +190,14 @@ func TestSSH(t *testing.T) {
 			if fi, err := c.Stat(context.Background(), p); err != nil || fi.Mode != fs.FileMode(0o666&^umask) {
 				t.Errorf("%s: a new file under umask %04o: %+v %v", name, umask, fi, err)
 			}
+			// An existing file keeps its mode, 0000 (RHEL's /etc/shadow) too.
+			os.Chmod(p, 0)
+			if err := c.WriteFile(context.Background(), p, []byte("y\n"), module.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := c.Stat(context.Background(), p); err != nil || fi.Mode != 0 {
+				t.Errorf("%s: a 0000 file rewritten: %+v %v", name, fi, err)
+			}
 		}
 	})
 

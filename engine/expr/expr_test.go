@@ -117,6 +117,8 @@ var operatorCases = []evalCase{
 	{"format filter", "'%s-%s' | format('a', 1)", "a-1"},
 	{"format filter by name", "'%(n)s' | format(n='k')", "k"},
 	{"wordcount", "'a b  c' | wordcount", 3},
+	{"wordcount of word characters", "'a-b c, d.e' | wordcount", 5},
+	{"percent text pads with spaces", "'%05s|%-5r|' % ('ab', 'x')", "   ab|'x'  |"},
 	{"urlencode string", "'a b/c&d=é' | urlencode", "a%20b/c%26d%3D%C3%A9"},
 	{"urlencode dict", "{'k': 'v w', 'z/': '&'} | urlencode", "k=v+w&z%2F=%26"},
 	{"find", "s.find('l')", 2},

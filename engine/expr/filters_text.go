@@ -29,8 +29,17 @@ var textFilters = map[string]*filterDef{
 		}
 		return percentFormat(s, append([]any{}, a.rest...))
 	}},
+	// Jinja counts runs of word characters (\w+): "a-b c" is 3 words.
 	"wordcount": fdef(nil, 0, func(c *evalCtx, in any, a bound) (any, error) {
-		return len(strings.Fields(pyStr(in))), nil
+		n, inWord := 0, false
+		for _, r := range pyStr(in) {
+			w := r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+			if w && !inWord {
+				n++
+			}
+			inWord = w
+		}
+		return n, nil
 	}),
 	"urlencode": fdef(nil, 0, func(c *evalCtx, in any, a bound) (any, error) {
 		if m, ok := in.(map[string]any); ok {

@@ -262,6 +262,14 @@ func parsePercentSpec(format string, i int) (spec string, verb byte, key string,
 
 // percentOne formats one value as Python's %-conversion verb does.
 func percentOne(spec string, verb byte, a any) (string, error) {
+	if strings.IndexByte("src", verb) >= 0 {
+		// Python pads text with spaces even with the 0 flag; Go with 0s.
+		width := strings.TrimLeft(spec, "-+ #0")
+		if strings.Contains(spec[:len(spec)-len(width)], "-") {
+			width = "-" + width
+		}
+		spec = width
+	}
 	switch verb {
 	case 's':
 		return fmt.Sprintf("%"+spec+"s", pyStr(a)), nil

@@ -171,6 +171,11 @@ func (tl taskLoader) task(n ast.Node, handler bool) *Task {
 		}
 	case includeNode != nil:
 		tl.includeTasks(t, includeNode, handler)
+		if yamlx.KeyString(includeNode) == "include" {
+			// The old include hands its tags to what it brings, as in
+			// Ansible; include_tasks' own select only the include.
+			t.ApplyTags = append(t.ApplyTags, t.Tags...)
+		}
 		if len(moduleKeys) > 0 || hasBlock {
 			l.add(doc.Errorf(n, "include_tasks cannot be combined with another action"))
 		}

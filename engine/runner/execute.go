@@ -342,11 +342,9 @@ func (pr *playRun) skipsLoopError(t *playbook.Task, sc *scope, in *inherited, lo
 	if !errors.As(loopErr, &undefined) {
 		return false, loopErr
 	}
-	ok, err := pr.conditionsHold(t, sc, in)
-	switch {
-	case err != nil:
-		return false, err
-	case ok:
+	// A when that cannot be evaluated either: the loop's error wins, as
+	// in Ansible.
+	if ok, err := pr.conditionsHold(t, sc, in); err != nil || ok {
 		return false, loopErr
 	}
 	return true, nil
@@ -467,8 +465,10 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		agg.included = playbook.MergedVars(agg.included, one.included)
 		// The next item sees what this one set (set_fact accumulating
 		// over a loop), as Ansible updates the task's vars per item.
+		// set_fact values are data from then on, as finish stores them:
+		// never templated again.
 		if len(one.vars)+len(one.included) > 0 {
-			sc = sc.with(playbook.MergedVars(one.included, one.vars))
+			sc = sc.with(playbook.MergedVars(one.included, expr.MarkUnsafe(one.vars).(map[string]any)))
 		}
 		if lc := t.LoopControl.Pause; lc > 0 && i < len(items)-1 {
 			time.Sleep(time.Duration(lc * float64(time.Second)))

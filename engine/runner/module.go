@@ -401,7 +401,8 @@ func (pr *playRun) delegateVars(name string) map[string]any {
 
 // notifyNames renders the task's notify list for h: `notify: restart
 // {{ svc }}` names its handler once rendered. A name that does not render
-// is kept as written, so it matches no handler, as before.
+// (one using a loop's item) is kept as written, matching no handler, with
+// a warning.
 func (pr *playRun) notifyNames(t *playbook.Task, h *hostState, in *inherited) []string {
 	names := slices.Clone(t.Notify)
 	var sc *scope
@@ -412,9 +413,14 @@ func (pr *playRun) notifyNames(t *playbook.Task, h *hostState, in *inherited) []
 		if sc == nil {
 			sc = pr.scopeFor(h, t, in)
 		}
-		if s, err := expr.RenderString(n, sc); err == nil {
-			names[i] = s
+		s, err := expr.RenderString(n, sc)
+		if err != nil {
+			// Rendered once per host, without a loop's item: say so
+			// rather than notify nothing in silence.
+			pr.r.Reporter.Warning(fmt.Sprintf("notify %q does not render (%v); no handler is notified by it", n, errText(err)))
+			continue
 		}
+		names[i] = s
 	}
 	return names
 }

@@ -12,7 +12,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -334,9 +333,14 @@ func (pr *playRun) runBatch(ctx context.Context) error {
 	if err := pr.loadVarsFiles(); err != nil {
 		return err
 	}
-	// Gathering Facts is tagged always (and the play's tags), as in Ansible.
+	// Gathering Facts carries the play's tags, or always when the play has
+	// none (ansible-core 2.14's play iterator).
+	factTags := play.Tags
+	if len(factTags) == 0 {
+		factTags = []string{"always"}
+	}
 	gather := (play.GatherFacts == nil || *play.GatherFacts) &&
-		TagsSelected(append(slices.Clone(play.Tags), "always"), pr.r.Options.Tags, pr.r.Options.SkipTags)
+		TagsSelected(factTags, pr.r.Options.Tags, pr.r.Options.SkipTags)
 	if gather && pr.r.Registry.Get("setup") != nil {
 		facts := &playbook.Task{Name: "Gathering Facts", Module: "setup", Info: pr.r.Registry.Get("setup"),
 			Args: map[string]any{}, Pos: play.Pos, Dir: play.Dir, When: play.GatherWhen}
