@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover/cutover/engine/lazyre"
 	"github.com/cutover/cutover/engine/module"
 )
 
@@ -52,6 +53,15 @@ func (setupModule) Plan(ctx context.Context, env *module.Env, args module.Args) 
 		return nil, fmt.Errorf("gather facts: %w", err)
 	}
 	facts := parseFacts(string(res.Stdout))
+	// The environment may hold credentials under names the general rule
+	// (a name ending in password, token...) misses: AWS_SECRET_ACCESS_KEY.
+	if envFacts, ok := facts["ansible_env"].(map[string]any); ok {
+		for k, v := range envFacts {
+			if secretEnvName.MatchString(k) {
+				env.Vault.Secret(fmt.Sprint(v))
+			}
+		}
+	}
 	if list, ok := args["filter"].([]any); ok && len(list) > 0 {
 		kept := map[string]any{}
 		for k, v := range facts {
@@ -171,6 +181,9 @@ func parseFacts(out string) map[string]any {
 	f["ansible_env"] = env
 	return f
 }
+
+// secretEnvName matches environment names that likely hold a secret.
+var secretEnvName = lazyre.New(`(?i)pass|secret|token|key|credential|auth`)
 
 var memFacts = map[string]string{"MemTotal": "ansible_memtotal_mb", "MemFree": "ansible_memfree_mb", "SwapTotal": "ansible_swaptotal_mb"}
 

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutover/cutover/engine/redact"
+	"github.com/cutover/cutover/engine/vault"
 )
 
 func TestParseFacts(t *testing.T) {
@@ -62,5 +65,22 @@ func TestSetupHere(t *testing.T) {
 		if f[k] == nil {
 			t.Errorf("%s missing", k)
 		}
+	}
+}
+
+// Environment values under secret-looking names are secrets from then on,
+// even where the general name rule (a name ending in token...) misses them.
+func TestSetupMasksSecretEnvironment(t *testing.T) {
+	t.Setenv("CUTOVER_TEST_SECRET_ACCESS_KEY", "s3cr3t-env-value")
+	secrets := &redact.Set{}
+	info := Setup()
+	env := testEnv(info)
+	env.Vault = &vault.Opener{Redact: secrets}
+	args, _ := info.Decode(map[string]any{}, false)
+	if _, err := info.New().Plan(t.Context(), env, args); err != nil {
+		t.Fatal(err)
+	}
+	if got := secrets.String("key=s3cr3t-env-value"); strings.Contains(got, "s3cr3t") {
+		t.Errorf("the value is not masked: %q", got)
 	}
 }
