@@ -38,24 +38,22 @@ type taskOutcome struct {
 // scopeFor builds the variable scope of a task on a host.
 func (pr *playRun) scopeFor(h *hostState, t *playbook.Task, in *inherited) *scope {
 	r := pr.r
-	magic := map[string]any{
-		"inventory_hostname":       h.name,
-		"inventory_hostname_short": strings.SplitN(h.name, ".", 2)[0],
-		"group_names":              toAnyList(r.Inventory.GroupNames(h.host)),
-		"ansible_check_mode":       r.Options.Check,
-		"ansible_diff_mode":        r.Options.Diff,
-		"ansible_play_hosts":       hostNames(pr.activeAll()),
-		"ansible_play_hosts_all":   hostNames(pr.all),
-		"play_hosts":               hostNames(pr.active()),
-		"ansible_play_batch":       hostNames(pr.active()),
-		"ansible_play_name":        pr.play.Name,
-		"playbook_dir":             pr.play.Dir,
-		"ansible_run_tags":         toAnyList(orAll(r.Options.Tags)),
-		"ansible_skip_tags":        toAnyList(r.Options.SkipTags),
-		"ansible_version":          map[string]any{"full": "2.14.0", "major": 2, "minor": 14, "revision": 0, "string": "2.14.0 (cutover)"},
-		"ansible_forks":            r.Options.Forks,
-		"ansible_verbosity":        r.Options.Verbosity,
-	}
+	magic := hostMagic(r, h.host)
+	maps.Copy(magic, map[string]any{
+		"ansible_check_mode":     r.Options.Check,
+		"ansible_diff_mode":      r.Options.Diff,
+		"ansible_play_hosts":     hostNames(pr.activeAll()),
+		"ansible_play_hosts_all": hostNames(pr.all),
+		"play_hosts":             hostNames(pr.active()),
+		"ansible_play_batch":     hostNames(pr.active()),
+		"ansible_play_name":      pr.play.Name,
+		"playbook_dir":           pr.play.Dir,
+		"ansible_run_tags":       toAnyList(orAll(r.Options.Tags)),
+		"ansible_skip_tags":      toAnyList(r.Options.SkipTags),
+		"ansible_version":        map[string]any{"full": "2.14.0", "major": 2, "minor": 14, "revision": 0, "string": "2.14.0 (cutover)"},
+		"ansible_forks":          r.Options.Forks,
+		"ansible_verbosity":      r.Options.Verbosity,
+	})
 	layers := []map[string]any{r.Options.ExtraVars, in.includeVars}
 	h.mu.Lock()
 	layers = append(layers, maps.Clone(h.registered), maps.Clone(h.includedVars))
@@ -137,17 +135,21 @@ func (pr *playRun) bindTemplates(h *inventory.Host, vars map[string]any) map[str
 		}
 		if sc == nil {
 			r := pr.r
-			magic := map[string]any{
-				"inventory_hostname":       h.Name,
-				"inventory_hostname_short": strings.SplitN(h.Name, ".", 2)[0],
-				"group_names":              toAnyList(r.Inventory.GroupNames(h)),
-			}
-			sc = &scope{layers: compact([]map[string]any{r.Options.ExtraVars, vars, magic}), redact: r.Options.Redact,
+			sc = &scope{layers: compact([]map[string]any{r.Options.ExtraVars, vars, hostMagic(r, h)}), redact: r.Options.Redact,
 				lazy: map[string]func() any{"hostvars": pr.hostvars, "groups": func() any { return groupsVar(r) }}}
 		}
 		vars[k] = expr.Bound{Text: s, Scope: sc}
 	}
 	return vars
+}
+
+// hostMagic are the magic variables that name a host.
+func hostMagic(r *Runner, h *inventory.Host) map[string]any {
+	return map[string]any{
+		"inventory_hostname":       h.Name,
+		"inventory_hostname_short": strings.SplitN(h.Name, ".", 2)[0],
+		"group_names":              toAnyList(r.Inventory.GroupNames(h)),
+	}
 }
 
 func groupsVar(r *Runner) any {
@@ -332,7 +334,6 @@ func (pr *playRun) failHost(h *hostState, t *playbook.Task, in *inherited, err e
 	pr.finish(t, h, in, out)
 }
 
-// execute runs a task on one host: conditions, loop, module, register.
 // skipsLoopError decides a loop that could not be rendered as Ansible
 // does: an undefined variable in the loop counts only if the task's when
 // holds without the item, so `loop: "{{ x }}"` with `when: x is defined`
@@ -359,6 +360,7 @@ func conditionSkipped(h *hostState, name string) *taskOutcome {
 		lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
 }
 
+// execute runs a task on one host: conditions, loop, module, register.
 func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, in *inherited, name string) *taskOutcome {
 	if in.gathering && h.gathered {
 		// Facts are gathered once per host per run; later plays reuse them.
@@ -415,9 +417,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h *hostState, 
 		case err != nil:
 			one = failed(err)
 		case !ok:
-			res := map[string]any{"changed": false, "skip_reason": "Conditional result was False"}
-			one = &taskOutcome{status: StatusSkipped, register: playbook.MergedVars(res, map[string]any{"skipped": true}),
-				lines: []*HostResult{{Host: h.name, Task: name, Status: StatusSkipped, Result: res}}}
+			one = conditionSkipped(h, name)
 		default:
 			one = pr.runOnce(ctx, t, h, in, isc, name, &label)
 		}

@@ -218,22 +218,21 @@ func (r *Runner) checkLimit() error {
 // runPlay runs one play; broken reports that a whole batch failed (or
 // any_errors_fatal / max_fail_percentage stopped it), which ends the run.
 func (r *Runner) runPlay(ctx context.Context, play *playbook.Play) (broken bool, err error) {
-	name := play.Name
-	if name == "" {
-		name = play.Hosts
-	}
-	// hosts and name may use extra vars and the play's own vars.
+	// hosts and name may use extra vars and the play's own vars; an
+	// unnamed play is shown by its rendered pattern.
 	playScope := &scope{layers: compact([]map[string]any{r.Options.ExtraVars, play.Vars})}
 	pattern, err := expr.RenderString(play.Hosts, playScope)
 	if err != nil {
 		return false, fmt.Errorf("%s: hosts: %w", play.Pos, err)
 	}
-	if play.Name != "" && module.Templated(play.Name) {
-		if n, err := expr.RenderString(play.Name, playScope); err == nil {
+	name := play.Name
+	switch {
+	case name == "":
+		name = pattern
+	case module.Templated(name):
+		if n, err := expr.RenderString(name, playScope); err == nil {
 			name = n
 		}
-	} else if play.Name == "" {
-		name = pattern
 	}
 	selected, err := r.Inventory.Select(pattern)
 	if err != nil {
